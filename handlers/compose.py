@@ -1,0 +1,44 @@
+"""Shared by every handler: build the reply text from parts and end it with the reminder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from intents.results import IntentMatch, NotRecognized
+
+from .context import Conversation, Outcome, Reply
+from .knowledge_base import KnowledgeBase
+
+
+def sentences(kb: KnowledgeBase, fact_ids: Iterable[str], field: str = "spoken") -> list[str]:
+    return [getattr(kb.facts[f], field) for f in fact_ids]
+
+
+def finish(
+    parts: Iterable[str],
+    understood: IntentMatch | NotRecognized,
+    conversation: Conversation,
+    kb: KnowledgeBase,
+    *,
+    facts: tuple[str, ...] = (),
+    emergency: bool = False,
+    end_session: bool = False,
+    remember: bool = True,
+    **context: object,
+) -> Outcome:
+    """The reply, reminder last, and the conversation as it stands after it."""
+    body = " ".join(parts)
+    text = f"{body} {kb.reminder}"
+    intent = understood.intent if isinstance(understood, IntentMatch) else None
+    reply = Reply(
+        text=text,
+        intent=intent,
+        confidence=understood.confidence,
+        facts=facts,
+        emergency=emergency,
+        end_session=end_session,
+    )
+    update: dict[str, object] = {"turns": conversation.turns + 1}
+    if remember:
+        update |= {"last_body": body, "last_facts": facts, **context}
+    return Outcome(reply=reply, conversation=conversation.model_copy(update=update))

@@ -1,0 +1,44 @@
+"""What a handler sees and returns: the conversation so far, and the reply with the next state."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from .knowledge_base import Side
+
+
+class Conversation(BaseModel):
+    """One session's memory, replaced (never mutated) after every turn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    turns: int = 0
+    last_intent: str | None = None
+    last_slots: dict[str, str] = {}
+    side: Side | None = None
+    last_body: str | None = None  # the last reply without the reminder, for "repeat"
+    last_facts: tuple[str, ...] = ()
+    # Follow-up material of the last answer: (fact id, "spoken" | "detail") still unsaid.
+    more: tuple[tuple[str, str], ...] = ()
+    why: tuple[str, ...] = ()
+
+
+class Reply(BaseModel):
+    """A handler's answer. `text` always ends with the reminder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    intent: str | None
+    confidence: float
+    facts: tuple[str, ...] = ()
+    emergency: bool = False
+    end_session: bool = False
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reply: Reply
+    conversation: Conversation

@@ -1,0 +1,31 @@
+"""Built-in conversation turns: help, greeting, repeat, stop and cancel."""
+
+from __future__ import annotations
+
+from intents.results import IntentMatch
+
+from .compose import finish
+from .context import Conversation, Outcome
+from .knowledge_base import KnowledgeBase
+
+
+def help_(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.help], match, conversation, kb)
+
+
+def greeting(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.greeting], match, conversation, kb)
+
+
+def repeat(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    if conversation.last_body is None:
+        return finish([kb.say.nothing_to_repeat], match, conversation, kb, remember=False)
+    return finish([conversation.last_body], match, conversation, kb, facts=conversation.last_facts)
+
+
+def stop(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.stop], match, conversation, kb, end_session=True, remember=False)
+
+
+def cancel(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.cancel], match, conversation, kb, end_session=True, remember=False)

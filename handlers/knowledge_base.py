@@ -1,0 +1,136 @@
+"""The fact base and reply wording, loaded from handlers/data and checked against each other."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from skill.errors import ConfigError
+
+DATA_DIR = Path(__file__).parent / "data"
+Side = Literal["deficiency", "injection"]
+
+
+class Fact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    section: str
+    item: str | None = None
+    spoken: str
+    detail: str
+    hedged: bool = False
+    side: Side | None = None
+
+
+class AnswerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facts: tuple[str, ...] = ()
+    more: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+    by_slot: dict[str, dict[str, AnswerSpec]] = Field(default_factory=dict)
+
+    def resolve(self, slots: dict[str, str]) -> AnswerSpec:
+        """The most specific variant for these slot values; fields it leaves empty come from above."""
+        for slot, variants in self.by_slot.items():
+            variant = variants.get(slots.get(slot, ""))
+            if variant is not None:
+                inner = variant.resolve(slots)
+                return AnswerSpec(
+                    facts=inner.facts or self.facts,
+                    more=inner.more or self.more,
+                    why=inner.why or self.why,
+                )
+        return AnswerSpec(facts=self.facts, more=self.more, why=self.why)
+
+    def fact_ids(self) -> set[str]:
+        ids = set(self.facts) | set(self.more) | set(self.why)
+        for variants in self.by_slot.values():
+            for spec in variants.values():
+                ids |= spec.fact_ids()
+        return ids
+
+
+class Say(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emergency: str
+    out_of_scope: str
+    dose: str
+    fallback: str
+    help: str
+    greeting: str
+    stop: str
+    cancel: str
+    offer_more: str
+    nothing_to_repeat: str
+    no_more: str
+    no_why: str
+    no_context: str
+
+
+class KnowledgeBase(BaseModel):
+    """Facts by id, answers by intent, fixed wording, and the reminder every answer ends with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sections: dict[str, str]
+    facts: dict[str, Fact]
+    answers: dict[str, AnswerSpec]
+    say: Say
+    what_about: dict[Side, str]
+    reminder: str
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> KnowledgeBase:
+        for fact in self.facts.values():
+            if fact.section not in self.sections:
+                raise ValueError(f"fact {fact.id!r} names unknown section {fact.section!r}")
+        for intent, spec in self.answers.items():
+            missing = spec.fact_ids() - self.facts.keys()
+            if missing:
+                raise ValueError(f"answer {intent!r} names unknown facts {sorted(missing)}")
+        for target in self.what_about.values():
+            if target not in self.answers:
+                raise ValueError(f"what_about names unknown answer {target!r}")
+        return self
+
+    def side_of(self, fact_ids: tuple[str, ...]) -> Side | None:
+        sides = {self.facts[f].side for f in fact_ids}
+        return sides.pop() if len(sides) == 1 else None
+
+
+def load_knowledge(reminder: str, data_dir: Path = DATA_DIR) -> KnowledgeBase:
+    facts_doc = _read(data_dir / "facts.toml")
+    replies = _read(data_dir / "replies.toml")
+    try:
+        facts = [Fact.model_validate(f) for f in facts_doc.get("fact", [])]
+        by_id = {f.id: f for f in facts}
+        if len(by_id) != len(facts):
+            raise ConfigError(f"{data_dir / 'facts.toml'}: fact ids must be unique")
+        return KnowledgeBase(
+            sections=facts_doc.get("sections", {}),
+            facts=by_id,
+            answers=replies.get("answers", {}),
+            say=replies.get("say", {}),
+            what_about=replies.get("what_about", {}),
+            reminder=reminder,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"reply data in {data_dir}: {where}: {err['msg']}") from exc
+
+
+def _read(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"data file missing: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,148 @@
+"""Load a locale's intent data (intents/<locale>/*.toml) into typed, validated objects."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from skill.errors import ConfigError
+
+from .templates import expand
+
+DATA_DIR = Path(__file__).parent
+INTENT_FILES = ("knowledge.toml", "conversation.toml")
+
+
+class PhraseGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    set: dict[str, str] = Field(default_factory=dict)
+    phrases: tuple[str, ...]
+
+
+class IntentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    family: str = ""
+    slots: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    group: tuple[PhraseGroup, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_phrases(self) -> IntentSpec:
+        if not self.phrases and not self.group:
+            raise ValueError(f"intent {self.name!r} has no phrases")
+        return self
+
+    def groups(self) -> tuple[PhraseGroup, ...]:
+        own = (PhraseGroup(phrases=self.phrases),) if self.phrases else ()
+        return own + self.group
+
+
+class Lexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fillers: tuple[str, ...]
+    canonical: dict[str, tuple[str, ...]]
+
+
+class SafetySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    red_flags: tuple[str, ...]
+    out_of_scope: tuple[str, ...]
+
+
+class Catalog(BaseModel):
+    """Everything a locale says about what can be asked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    locale: str
+    intents: tuple[IntentSpec, ...]
+    slots: dict[str, dict[str, tuple[str, ...]]]
+    lexicon: Lexicon
+    safety: SafetySpec
+
+    @model_validator(mode="after")
+    def _slots_exist(self) -> Catalog:
+        names = [i.name for i in self.intents]
+        if len(names) != len(set(names)):
+            raise ValueError("intent names must be unique")
+        for intent in self.intents:
+            for slot in intent.slots:
+                if slot not in self.slots:
+                    raise ValueError(f"intent {intent.name!r} uses unknown slot {slot!r}")
+            for group in intent.groups():
+                for phrase in group.phrases:
+                    for sentence in expand(phrase)[:1]:
+                        for word in sentence.split():
+                            if word.startswith("{") and word.strip("{}") not in intent.slots:
+                                raise ValueError(f"intent {intent.name!r}: {word} is not one of its slots")
+        return self
+
+    def intent_names(self) -> list[str]:
+        return [i.name for i in self.intents]
+
+    def sentences(self, per_template: int = 60) -> list[str]:
+        """Natural sentences for a speech language model: templates expanded, slots filled.
+
+        Capped per template (an even spread over its expansions) so the corpus stays small.
+        """
+        out: dict[str, None] = {}
+        for intent in self.intents:
+            for group in intent.groups():
+                for template in group.phrases:
+                    expanded = expand(template)
+                    step = max(1, len(expanded) // per_template)
+                    for n, sentence in enumerate(expanded[::step]):
+                        for filled in self._fill_slots(sentence, intent.slots, n):
+                            out[filled] = None
+        for values in self.slots.values():
+            for words in values.values():
+                out.update(dict.fromkeys(words))
+        return list(out)
+
+    def _fill_slots(self, sentence: str, slots: tuple[str, ...], n: int) -> list[str]:
+        filled = [sentence]
+        for slot in slots:
+            marker = "{" + slot + "}"
+            if marker not in sentence:
+                continue
+            words = [w for values in self.slots[slot].values() for w in values]
+            # Rotate through the slot's words so every one appears somewhere in the corpus.
+            picks = [words[(n * 3 + k) % len(words)] for k in range(3)]
+            filled = [s.replace(marker, pick) for s in filled for pick in picks]
+        return filled
+
+
+def load_catalog(locale: str = "en-us", root: Path = DATA_DIR) -> Catalog:
+    folder = root / locale
+    try:
+        intents: list[dict[str, object]] = []
+        for name in INTENT_FILES:
+            data = _read(folder / name)
+            family = name.removesuffix(".toml")
+            intents += [{"family": family, **entry} for entry in data.get("intent", [])]
+        return Catalog(
+            locale=locale,
+            intents=tuple(IntentSpec.model_validate(i) for i in intents),
+            slots=_read(folder / "slots.toml"),
+            lexicon=Lexicon.model_validate(_read(folder / "lexicon.toml")),
+            safety=SafetySpec.model_validate(_read(folder / "safety.toml")),
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"intent data in {folder}: {exc.errors()[0]['msg']}") from exc
+
+
+def _read(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"intent data file missing: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,124 @@
+"""`b12-skill`: the command line. Errors end here as one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .app import Skill, build_skill
+from .config import load_settings
+from .errors import SkillError
+from .events import Answer, Failed
+from .sessions import SessionStore
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return int(args.run(args, build_skill(settings)))
+    except SkillError as exc:
+        print(f"b12-skill: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="b12-skill", description="Offline voice skill answering questions about vitamin B12 and aches.")
+    parser.add_argument("--config", type=Path, default=None, help="config.toml to use (default: ./config.toml or the project's own)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a typed question")
+    ask.add_argument("text", nargs="?", help="the question")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--jsonl", action="store_true", help='read {"text": ..., "session": ...} lines on stdin, write one answer per line')
+    ask.add_argument("--session", default=None, help="session id, for follow-up questions")
+    ask.set_defaults(run=_ask)
+
+    chat = sub.add_parser("chat", help="type questions and read the answers")
+    chat.set_defaults(run=_chat)
+    return parser
+
+
+def _ask(args: argparse.Namespace, skill: Skill) -> int:
+    if args.jsonl:
+        return asyncio.run(_ask_jsonl(skill, sys.stdin.buffer, sys.stdout))
+    if args.text is None:
+        print("b12-skill: ask needs the question text, or --jsonl to read questions from stdin", file=sys.stderr)
+        return EXIT_USAGE
+    answer = asyncio.run(skill.pipeline.ask(args.text, args.session or SessionStore.new_id()))
+    if args.json:
+        print(answer.model_dump_json())
+    elif isinstance(answer, Answer):
+        print(answer.text)
+    if isinstance(answer, Failed):
+        if not args.json:
+            print(f"b12-skill: {answer.message}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+async def _ask_jsonl(skill: Skill, lines: object, out: TextIO) -> int:
+    """One answer (or error) object per input line; a bad line never stops the batch."""
+    for number, raw in enumerate(lines, start=1):  # type: ignore[call-overload]
+        session = SessionStore.new_id()
+        try:
+            request = _parse_line(raw, number)
+            session = request.get("session") or session
+            result: Answer | Failed = await skill.pipeline.ask(request["text"], session)
+        except SkillError as exc:
+            result = Failed(session=session, code=exc.code, message=exc.message)
+        out.write(json.dumps({**result.model_dump(mode="json"), "line": number}) + "\n")
+        out.flush()
+    return 0  # per-line errors are reported in-band
+
+
+def _parse_line(raw: bytes, number: int) -> dict[str, str]:
+    from .errors import InputError
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"line {number} is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(request, dict) or not isinstance(request.get("text"), str):
+        raise InputError(f'line {number} must be an object with a string "text"')
+    session = request.get("session")
+    if session is not None and not isinstance(session, str):
+        raise InputError(f'line {number}: "session" must be a string')
+    return request
+
+
+def _chat(args: argparse.Namespace, skill: Skill) -> int:
+    session = SessionStore.new_id()
+    print("Ask about vitamin B12 and aches. Say 'stop' or press Ctrl-D to leave.")
+
+    async def turn(text: str) -> Answer | Failed:
+        return await skill.pipeline.ask(text, session)
+
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            print()
+            return 0
+        answer = asyncio.run(turn(text))
+        print(f"skill> {answer.text if isinstance(answer, Answer) else 'error: ' + answer.message}")
+        if isinstance(answer, Answer) and answer.end_session:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

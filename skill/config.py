@@ -1,0 +1,80 @@
+"""Settings: config.toml read once, validated by pydantic, passed down (never a global)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+from .stt.settings import SttSettings
+from .tts.settings import TtsSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_VAR = "B12_SKILL_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SkillSettings(_Section):
+    locale: str = "en-us"
+    reminder: str = "This is general information, not medical advice: please check with your doctor."
+    max_text_chars: int = Field(default=1000, ge=10)
+
+
+class MatcherSettings(_Section):
+    threshold: float = Field(default=0.5, gt=0, le=1)
+
+
+class SessionSettings(_Section):
+    idle_timeout_s: float = Field(default=300.0, gt=0)
+    max_sessions: int = Field(default=10000, ge=1)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=0, le=65535)
+    wyoming_port: int = Field(default=10700, ge=0, le=65535)
+
+
+class Settings(_Section):
+    skill: SkillSettings = SkillSettings()
+    matcher: MatcherSettings = MatcherSettings()
+    sessions: SessionSettings = SessionSettings()
+    stt: SttSettings = SttSettings()
+    tts: TtsSettings = TtsSettings()
+    server: ServerSettings = ServerSettings()
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def default_config_path() -> Path | None:
+    """--config wins; then $B12_SKILL_CONFIG, ./config.toml, and the project's own config.toml."""
+    for candidate in (os.environ.get(ENV_VAR), "config.toml", PROJECT_ROOT / "config.toml"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or default_config_path()
+    if path is None:
+        return Settings()
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{path}: unknown key '{key}'") from None
+        raise ConfigError(f"{path}: key '{key}': {err['msg']}") from None

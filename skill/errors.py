@@ -1,0 +1,63 @@
+"""One exception hierarchy for the project.
+
+Errors are raised inside the skill and turned into a reply, an HTTP status, a
+protocol error event or an exit code at exactly one boundary each.
+"""
+
+from __future__ import annotations
+
+
+class SkillError(Exception):
+    """Base of every error the skill raises on purpose. `code` is a stable machine name."""
+
+    code = "skill_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(SkillError):
+    code = "bad_config"
+
+
+class InputError(SkillError):
+    """The caller sent something we cannot use (bad text, bad JSON, bad audio parameters)."""
+
+    code = "bad_input"
+
+
+class AudioError(InputError):
+    """Audio that cannot be decoded or is outside the limits."""
+
+    code = "bad_audio"
+
+
+class ModelError(SkillError):
+    """A speech model is missing, corrupt or cannot be fetched (offline)."""
+
+    code = "model_unavailable"
+
+
+class RecognitionError(SkillError):
+    """The speech-to-text engine failed or timed out."""
+
+    code = "recognition_failed"
+
+
+class SynthesisError(SkillError):
+    """The text-to-speech engine failed or timed out."""
+
+    code = "synthesis_failed"
+
+
+class OutputError(SkillError):
+    """An output (file, sound device) cannot be written to."""
+
+    code = "output_failed"
+
+
+class OverloadedError(SkillError):
+    """Too much work in flight; the caller should retry later."""
+
+    code = "overloaded"

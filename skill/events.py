@@ -1,0 +1,66 @@
+"""The pipeline's events: small immutable models with a `type` discriminator.
+
+Every front door (CLI, HTTP, WebSocket, Wyoming, Alexa) turns its input into
+these, and every sink consumes them, so the stages never know who is talking.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from intents.results import IntentMatch, NotRecognized
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session: str
+
+
+class TextQuery(_Event):
+    """A question as text (typed, or already transcribed elsewhere)."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class Transcript(_Event):
+    """What the recognizer heard. Partial transcripts are for display only."""
+
+    type: Literal["transcript"] = "transcript"
+    text: str
+    final: bool = True
+    confidence: float = 1.0
+    in_domain: bool = True
+
+
+class Understood(_Event):
+    type: Literal["understood"] = "understood"
+    result: Annotated[IntentMatch | NotRecognized, Field(discriminator="kind")]
+    transcript: str | None = None
+
+
+class Answer(_Event):
+    """The reply: the contract shared by the CLI's --json, the HTTP API and the other doors."""
+
+    type: Literal["answer"] = "answer"
+    text: str
+    intent: str | None
+    confidence: float
+    facts: tuple[str, ...] = ()
+    emergency: bool = False
+    end_session: bool = False
+    transcript: str | None = None
+
+
+class Failed(_Event):
+    """A request that could not be answered, with a stable code and a message naming the problem."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+Event = Annotated[TextQuery | Transcript | Understood | Answer | Failed, Field(discriminator="type")]

@@ -1,0 +1,49 @@
+"""The understanding and answering stages of the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from handlers import KnowledgeBase, respond
+from intents import Matcher
+
+from .errors import InputError
+from .events import Answer, Event, TextQuery, Transcript, Understood
+from .sessions import SessionStore
+
+
+class Understander:
+    """Text or a final transcript -> the intent it asks for, or not-recognized."""
+
+    def __init__(self, matcher: Matcher, max_chars: int) -> None:
+        self._matcher = matcher
+        self._max_chars = max_chars
+
+    async def process(self, event: Event) -> AsyncIterator[Event]:
+        if isinstance(event, TextQuery | Transcript) and (not isinstance(event, Transcript) or event.final):
+            if len(event.text) > self._max_chars:
+                raise InputError(f"question is {len(event.text)} characters long; the limit is {self._max_chars}")
+            result = self._matcher.understand(event.text)
+            transcript = event.text if isinstance(event, Transcript) else None
+            yield Understood(session=event.session, result=result, transcript=transcript)
+        else:
+            yield event
+
+
+class Responder:
+    """The intent -> an answer from the fact base, remembering the conversation for follow-ups."""
+
+    def __init__(self, kb: KnowledgeBase, sessions: SessionStore) -> None:
+        self._kb = kb
+        self._sessions = sessions
+
+    async def process(self, event: Event) -> AsyncIterator[Event]:
+        if not isinstance(event, Understood):
+            yield event
+            return
+        outcome = respond(event.result, self._sessions.get(event.session), self._kb)
+        if outcome.reply.end_session:
+            self._sessions.end(event.session)
+        else:
+            self._sessions.put(outcome.conversation)
+        yield Answer(session=event.session, transcript=event.transcript, **outcome.reply.model_dump())

