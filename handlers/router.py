@@ -40,5 +40,7 @@ def respond(understood: Understanding, conversation: Conversation, kb: Knowledge
     handler = handler_for(understood.intent, kb)
     if handler is None:
         # The catalogue and the replies disagree; a test guards this, so treat it as not understood.
-        return safety.not_recognized(NotRecognized(text=understood.text, best_guess=understood.intent), conversation, kb)
+        return safety.not_recognized(
+            NotRecognized(text=understood.text, best_guess=understood.intent), conversation, kb
+        )
     return handler(understood, conversation, kb)

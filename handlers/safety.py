@@ -10,7 +10,9 @@ from .knowledge_base import KnowledgeBase
 
 
 def emergency(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.emergency], match, conversation, kb, emergency=True, last_intent=match.intent, more=(), why=())
+    return finish(
+        [kb.say.emergency], match, conversation, kb, emergency=True, last_intent=match.intent, more=(), why=()
+    )
 
 
 def out_of_scope(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

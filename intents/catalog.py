@@ -46,6 +46,7 @@ class Lexicon(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     fillers: tuple[str, ...]
+    function_words: tuple[str, ...] = ()
     canonical: dict[str, tuple[str, ...]]
 
 

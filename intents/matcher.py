@@ -16,16 +16,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .catalog import Catalog
-from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
+from .normalize import SLOT_PREFIX, Normalizer, PhraseMap, clean
 from .results import IntentMatch, NotRecognized, Understanding
 from .safety import SafetyRules
 from .templates import expand
 
-UNKNOWN_WEIGHT = 0.6  # an unseen word: evidence that the question is about something else
-FUZZY_CUTOFF = 82  # rapidfuzz ratio needed to treat an unknown word as a mishearing
+UNKNOWN_WEIGHT = 1.0  # an unseen word: evidence that the question is about something else
+FUZZY_CUTOFF = 80  # rapidfuzz ratio needed to treat an unknown word as a mishearing
+BETA2 = 2.0  # beta squared, chosen on tests/dev
 FUZZY_MIN_LEN = 4
 
 
@@ -33,8 +35,50 @@ FUZZY_MIN_LEN = 4
 class _Phrase:
     intent: str
     fixed: tuple[tuple[str, str], ...]
-    weight: float
-    tokens: frozenset[str]
+
+
+class _PhraseTable:
+    """All phrasings for one combination of slot types, as a token-by-phrase matrix.
+
+    Scoring an utterance is then a few vector operations over every phrasing at once.
+    """
+
+    def __init__(
+        self,
+        entries: list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]],
+        idf: dict[str, float],
+        column: dict[str, int],
+        function: frozenset[str],
+    ) -> None:
+        self.phrases = [_Phrase(name, fixed) for name, fixed, _ in entries]
+        self.has_token = np.zeros((len(column), len(entries)), dtype=np.float32)
+        for n, (_, _, tokens) in enumerate(entries):
+            self.has_token[[column[t] for t in tokens], n] = 1.0
+        self.weight = np.array([sum(idf[t] for t in tokens) for _, _, tokens in entries], dtype=np.float32)
+        self.has_topic = np.array([bool(tokens - function) for _, _, tokens in entries])
+
+    def best(
+        self,
+        known: list[str],
+        weights: list[float],
+        unknown_weight: float,
+        column: dict[str, int],
+        function: frozenset[str],
+    ) -> tuple[float, _Phrase | None]:
+        if not known:
+            return 0.0, None
+        rows = self.has_token[[column[t] for t in known]]
+        overlap = np.asarray(weights, dtype=np.float32) @ rows
+        topic_rows = [n for n, t in enumerate(known) if t not in function]
+        on_topic = rows[topic_rows].any(axis=0) if topic_rows else np.zeros(len(self.phrases), dtype=bool)
+        # A phrasing with topic words must share one of them; sharing only "what is the" is no match.
+        overlap[self.has_topic & ~on_topic] = 0.0
+        utterance = float(sum(weights)) + unknown_weight
+        # F-beta of phrase recall and utterance precision: beta > 1 forgives extra words
+        # around a question ("my mum is seventy and ...") more than missing ones.
+        scores = (1 + BETA2) * overlap / (BETA2 * self.weight + utterance)
+        n = int(np.argmax(scores))
+        return (float(scores[n]), self.phrases[n]) if scores[n] > 0 else (0.0, None)
 
 
 class _SlotSpotter:
@@ -102,20 +146,17 @@ class Matcher:
         self._surface_vocab = sorted(surface_vocab)
         self._surface_set = frozenset(surface_vocab)
         self._idf = self._weights(raw)
-        self._index: dict[tuple[str, ...], tuple[list[_Phrase], dict[str, list[int]]]] = {}
-        for key, entries in raw.items():
-            phrases = [
-                _Phrase(name, fixed, sum(self._idf[t] for t in tokens), tokens) for name, fixed, tokens in entries
-            ]
-            inverted: dict[str, list[int]] = defaultdict(list)
-            for n, phrase in enumerate(phrases):
-                for token in phrase.tokens:
-                    inverted[token].append(n)
-            self._index[key] = (phrases, dict(inverted))
+        self._function = frozenset(self._norm.canonical(lex.function_words))
+        self._column = {token: n for n, token in enumerate(sorted(self._idf))}
+        self._index = {
+            key: _PhraseTable(entries, self._idf, self._column, self._function) for key, entries in raw.items()
+        }
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
 
     @staticmethod
-    def _weights(raw: dict[tuple[str, ...], list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]]]) -> dict[str, float]:
+    def _weights(
+        raw: dict[tuple[str, ...], list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]]],
+    ) -> dict[str, float]:
         intents_with: dict[str, set[str]] = defaultdict(set)
         names: set[str] = set()
         for entries in raw.values():
@@ -127,11 +168,13 @@ class Matcher:
         return {t: math.log(1 + n / len(owners)) for t, owners in intents_with.items()}
 
     def understand(self, text: str) -> Understanding:
-        surface = [self._correct(t) for t in self._norm.surface(text)]
+        heard = self._norm.surface(text)
+        surface = [self._correct(t) for t in heard]
         surface_text = " ".join(surface)
         if not surface:
             return NotRecognized(text=surface_text)
-        flagged = self._safety.check(surface_text)
+        # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
+        flagged = self._safety.check(clean(text)) or self._safety.check(surface_text)
         if flagged is not None:
             return flagged
         best: tuple[float, _Phrase | None, dict[str, str]] = (0.0, None, {})
@@ -142,25 +185,17 @@ class Matcher:
                 best = (score, phrase, slots)
         score, phrase, slots = best
         if phrase is None or score < self.threshold:
-            return NotRecognized(text=surface_text, best_guess=phrase.intent if phrase else None, confidence=round(score, 3))
-        return IntentMatch(intent=phrase.intent, slots={**slots, **dict(phrase.fixed)}, confidence=round(score, 3), text=surface_text)
+            return NotRecognized(
+                text=surface_text, best_guess=phrase.intent if phrase else None, confidence=round(score, 3)
+            )
+        return IntentMatch(
+            intent=phrase.intent, slots={**slots, **dict(phrase.fixed)}, confidence=round(score, 3), text=surface_text
+        )
 
     def _best_phrase(self, key: tuple[str, ...], tokens: set[str]) -> tuple[float, _Phrase | None]:
-        phrases, inverted = self._index[key]
-        shared: dict[int, float] = defaultdict(float)
-        utterance_weight = 0.0
-        for token in tokens:
-            weight = self._idf.get(token, UNKNOWN_WEIGHT)
-            utterance_weight += weight
-            for n in inverted.get(token, ()):
-                shared[n] += weight
-        best_score, best = 0.0, None
-        for n, overlap in shared.items():
-            phrase = phrases[n]
-            score = 2 * overlap / (phrase.weight + utterance_weight)
-            if score > best_score:
-                best_score, best = score, phrase
-        return best_score, best
+        known = [t for t in tokens if t in self._column]
+        unknown_weight = UNKNOWN_WEIGHT * (len(tokens) - len(known))
+        return self._index[key].best(known, [self._idf[t] for t in known], unknown_weight, self._column, self._function)
 
     def _nearest_word(self, token: str) -> str:
         if token in self._surface_set or len(token) < FUZZY_MIN_LEN:

@@ -33,14 +33,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="b12-skill", description="Offline voice skill answering questions about vitamin B12 and aches.")
-    parser.add_argument("--config", type=Path, default=None, help="config.toml to use (default: ./config.toml or the project's own)")
+    parser = argparse.ArgumentParser(
+        prog="b12-skill", description="Offline voice skill answering questions about vitamin B12 and aches."
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="config.toml to use (default: ./config.toml or the project's own)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a typed question")
     ask.add_argument("text", nargs="?", help="the question")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    ask.add_argument("--jsonl", action="store_true", help='read {"text": ..., "session": ...} lines on stdin, write one answer per line')
+    ask.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"text": ..., "session": ...} lines on stdin, write one answer per line',
+    )
     ask.add_argument("--session", default=None, help="session id, for follow-up questions")
     ask.set_defaults(run=_ask)
 

@@ -34,7 +34,9 @@ class Pipeline:
             yield Failed(session=event.session, code=exc.code, message=exc.message)
         except Exception:  # a bug must not take the server down with it
             log.exception("pipeline failed on %s", event.type)
-            yield Failed(session=event.session, code="internal_error", message="internal error; the request was not answered")
+            yield Failed(
+                session=event.session, code="internal_error", message="internal error; the request was not answered"
+            )
 
     async def _through(self, event: Event, index: int) -> AsyncIterator[Event]:
         if index == len(self.stages):

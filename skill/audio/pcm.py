@@ -81,6 +81,8 @@ def parse_wav(data: bytes) -> tuple[PcmFormat, bytes]:
     while pos + 8 <= len(data):
         chunk_id, size = struct.unpack_from("<4sI", data, pos)
         body = data[pos + 8 : pos + 8 + size]
+        if chunk_id == b"fmt " and len(body) < size:
+            raise AudioError(f"WAV is truncated inside its 'fmt ' chunk ({len(body)} of {size} bytes)")
         if chunk_id == b"fmt ":
             fmt = _parse_fmt(body)
         elif chunk_id == b"data":

@@ -79,7 +79,7 @@ def build_domain_model(
         _atomic_write(dict_path, "".join(f"{w} {p}\n" for w, p in sorted(prons.items())))
         _atomic_write(lm_path, _arpa("\n".join(" ".join(t) for t in kept) + "\n"))
         log.info("domain LM built: %d sentences, %d words -> %s", len(kept), len(known), out)
-    bigrams = frozenset((a, b) for t in kept for a, b in zip(t, t[1:]))
+    bigrams = frozenset((a, b) for t in kept for a, b in zip(t, t[1:], strict=False))
     return DomainModel(lm_path, dict_path, frozenset(known), missing,
                        tuple(" ".join(t) for t in kept), bigrams)
 

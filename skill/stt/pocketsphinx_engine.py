@@ -39,7 +39,7 @@ def ngram_coverage(words: list[str], bigrams: frozenset[tuple[str, str]]) -> flo
     """Share of adjacent word pairs seen in the corpus; 1.0 for a single word."""
     if len(words) < 2:
         return 1.0
-    pairs = list(zip(words, words[1:]))
+    pairs = list(zip(words, words[1:], strict=False))
     return sum(p in bigrams for p in pairs) / len(pairs)
 
 
@@ -157,6 +157,8 @@ class PocketsphinxRecognizer:
         log.debug("pocketsphinx: %r confidence=%.2f coverage=%.2f", text, confidence, coverage)
         alternatives: list[str] = []
         for alt in d.nbest():
+            if alt is None:  # pocketsphinx yields None when the lattice has no more paths
+                break
             alt_text = _clean_text(alt.hypstr)
             if alt_text and alt_text != text and alt_text not in alternatives:
                 alternatives.append(alt_text)

@@ -61,6 +61,10 @@ class Worker:
     def synth(self, req: dict[str, Any]) -> dict[str, Any]:
         self._configure(req["voice"], int(req["rate"]), float(req["volume"]))
         path = req["path"]
+        # pyttsx3 writes the file inside an espeak callback, where an error is swallowed and the
+        # run loop then never ends: find an unwritable path here instead.
+        with open(path, "wb"):
+            pass
         before = self.finished
         self.engine.save_to_file(req["text"], path)
         self.engine.runAndWait()

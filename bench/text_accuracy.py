@@ -1,0 +1,76 @@
+"""Understanding accuracy on the held-out questions (tests/heldout/questions.toml).
+
+The held-out set was written from the source document and the intent catalogue
+only, never from intents/, and is never used to change the intents. Run:
+
+    python -m bench.text_accuracy [--show-errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from handlers import Conversation, load_knowledge, respond
+from intents import IntentMatch, Matcher, load_catalog
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+HELDOUT = TESTS / "heldout" / "questions.toml"
+BUILTINS = {"help", "repeat", "stop", "cancel", "tell_me_more", "why", "greeting", "what_about"}
+
+
+def category(intent: str) -> str:
+    if intent in ("emergency", "out_of_scope", "dose_question"):
+        return intent
+    if intent == "fallback":
+        return "out_of_scope"
+    return "builtin" if intent in BUILTINS else "domain"
+
+
+def evaluate(path: Path = HELDOUT, show_errors: bool = False) -> dict[str, tuple[int, int]]:
+    cases = tomllib.loads(path.read_text())["case"]
+    matcher = Matcher(load_catalog())
+    kb = load_knowledge("Please check with your doctor.")
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    errors: dict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        want = case["intent"]
+        understood = matcher.understand(case["text"])
+        got = understood.intent if isinstance(understood, IntentMatch) else "fallback"
+        reply = respond(understood, Conversation(id="eval"), kb).reply
+        refusal = {"out_of_scope", "fallback"}
+        ok = got == want or (want in refusal and got in refusal)
+        ok = (
+            ok and all(understood.slots.get(k) == v for k, v in case.get("slots", {}).items())
+            if isinstance(understood, IntentMatch)
+            else ok
+        )
+        ok = ok and all(w in reply.text.lower() for w in case.get("must_contain", []))
+        cat = category(want)
+        total[cat] += 1
+        right[cat] += ok
+        if not ok:
+            errors[cat].append(
+                f"{case['text']!r}: want {want} {case.get('slots', {})}, got {got} {getattr(understood, 'slots', {})}"
+            )
+    for cat in sorted(total):
+        print(f"{cat:14s} {right[cat]:4d}/{total[cat]:<4d} {100 * right[cat] / total[cat]:5.1f}%")
+        if show_errors:
+            for line in errors[cat]:
+                print("    ", line)
+    n, r = sum(total.values()), sum(right.values())
+    print(f"{'all':14s} {r:4d}/{n:<4d} {100 * r / n:5.1f}%")
+    return {cat: (right[cat], total[cat]) for cat in total}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument(
+        "--set", default="heldout", choices=["heldout", "dev"], help="dev: the set used to improve intents"
+    )
+    args = parser.parse_args()
+    evaluate(TESTS / args.set / "questions.toml", args.show_errors)
