@@ -55,6 +55,7 @@ class SafetySpec(BaseModel):
 
     red_flags: tuple[str, ...]
     out_of_scope: tuple[str, ...]
+    spoken_examples: tuple[str, ...] = ()
 
 
 class Catalog(BaseModel):
@@ -105,6 +106,7 @@ class Catalog(BaseModel):
         for values in self.slots.values():
             for words in values.values():
                 out.update(dict.fromkeys(words))
+        out.update(dict.fromkeys(self.safety.spoken_examples))
         return list(out)
 
     def _fill_slots(self, sentence: str, slots: tuple[str, ...], n: int) -> list[str]:

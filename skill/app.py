@@ -2,30 +2,75 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
 
 from handlers import KnowledgeBase, load_knowledge
 from intents import Catalog, Matcher, load_catalog
 
 from .config import Settings
+from .corpus import pronunciations, spoken_sentences
+from .events import Answer, AudioQuery, Failed
+from .hearing import Recognizer
 from .pipeline import Pipeline
 from .sessions import SessionStore
 from .stages import Responder, Understander
+from .stt.factory import choose_engine
+from .stt.service import SpeechService
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class Skill:
-    settings: Settings
-    catalog: Catalog
-    knowledge: KnowledgeBase
-    sessions: SessionStore
-    pipeline: Pipeline
+    """Everything a front door needs: the pipeline, sessions, and engines loaded on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog: Catalog = load_catalog(settings.skill.locale)
+        self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder)
+        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold)
+        self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
+        self.recognizer = Recognizer(self.speech)
+        self.pipeline = Pipeline(
+            [
+                self.recognizer,
+                Understander(self.matcher, settings.skill.max_text_chars, settings.matcher.off_topic_threshold),
+                Responder(self.knowledge, self.sessions),
+            ]
+        )
+        self._speech: SpeechService | None = None
+        self._speech_lock = asyncio.Lock()
+        self.engine_note = ""
+
+    async def speech(self) -> SpeechService:
+        """The speech recognizer, built on first use (domain model cached on disk)."""
+        async with self._speech_lock:
+            if self._speech is None:
+                sentences = spoken_sentences(self.catalog, self.knowledge)
+                choice = await asyncio.to_thread(
+                    choose_engine,
+                    self.settings.stt,
+                    sentences,
+                    self.settings.skill.cache_path() / "stt",
+                    pronunciations(self.settings.skill.locale),
+                )
+                self.engine_note = choice.reason
+                log.info("speech recognizer: %s", choice.reason)
+                self._speech = SpeechService(choice.engine, self.settings.stt)
+            return self._speech
+
+    async def ask(self, text: str, session: str) -> Answer | Failed:
+        return await self.pipeline.ask(text, session)
+
+    async def listen(self, pcm16k: bytes, session: str) -> Answer | Failed:
+        """One spoken question (16 kHz mono 16-bit PCM) -> its answer, transcript included."""
+        return await self.pipeline.final(AudioQuery(session=session, pcm=pcm16k))
+
+    async def close(self) -> None:
+        if self._speech is not None:
+            await self._speech.aclose()
+            self._speech = None
 
 
 def build_skill(settings: Settings) -> Skill:
-    catalog = load_catalog(settings.skill.locale)
-    knowledge = load_knowledge(settings.skill.reminder)
-    matcher = Matcher(catalog, threshold=settings.matcher.threshold)
-    sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
-    pipeline = Pipeline([Understander(matcher, settings.skill.max_text_chars), Responder(knowledge, sessions)])
-    return Skill(settings, catalog, knowledge, sessions, pipeline)
+    return Skill(settings)

@@ -14,6 +14,7 @@ from .app import Skill, build_skill
 from .config import load_settings
 from .errors import SkillError
 from .events import Answer, Failed
+from .audio.pcm import decode_wav
 from .sessions import SessionStore
 
 EXIT_FAILED = 1
@@ -51,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--session", default=None, help="session id, for follow-up questions")
     ask.set_defaults(run=_ask)
+
+    listen = sub.add_parser("listen", help="answer spoken questions from WAV files (or the microphone)")
+    listen.add_argument("files", nargs="*", type=Path, help="WAV files, one question each")
+    listen.add_argument("--json", action="store_true", help="one JSON object per file")
+    listen.add_argument("--jsonl", action="store_true", help="same as --json (one object per line)")
+    listen.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], help="override [stt] engine")
+    listen.add_argument("--mic", action="store_true", help="listen to the default microphone")
+    listen.add_argument("--session", default=None, help="session id shared by all files (follow-ups)")
+    listen.set_defaults(run=_listen)
 
     chat = sub.add_parser("chat", help="type questions and read the answers")
     chat.set_defaults(run=_chat)
@@ -107,6 +117,62 @@ def _parse_line(raw: bytes, number: int) -> dict[str, str]:
     if session is not None and not isinstance(session, str):
         raise InputError(f'line {number}: "session" must be a string')
     return request
+
+
+def _listen(args: argparse.Namespace, skill: Skill) -> int:
+    if args.engine:
+        stt = skill.settings.stt.model_copy(update={"engine": args.engine})
+        skill = build_skill(skill.settings.model_copy(update={"stt": stt}))
+    if args.mic:
+        return asyncio.run(_listen_mic(skill, args))
+    if not args.files:
+        print("b12-skill: listen needs WAV files, or --mic", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(_listen_files(skill, args))
+
+
+async def _listen_files(skill: Skill, args: argparse.Namespace) -> int:
+    """Each file is answered on its own; a bad file is reported and the rest still run."""
+    as_json = args.json or args.jsonl
+    failed = 0
+    try:
+        for path in args.files:
+            session = args.session or SessionStore.new_id()
+            try:
+                pcm = await asyncio.to_thread(decode_wav, path, skill.settings.stt.max_audio_s)
+                result = await skill.listen(pcm, session)
+            except SkillError as exc:
+                result = Failed(session=session, code=exc.code, message=f"{path}: {exc.message}")
+            except OSError as exc:
+                result = Failed(session=session, code="bad_input", message=f"{path}: {exc.strerror}")
+            failed += isinstance(result, Failed)
+            if as_json:
+                print(json.dumps({**result.model_dump(mode="json"), "file": str(path)}), flush=True)
+            elif isinstance(result, Answer):
+                print(f"{path}: heard {result.transcript!r}\n{result.text}", flush=True)
+            else:
+                print(f"b12-skill: {result.message}", file=sys.stderr, flush=True)
+    finally:
+        await skill.close()
+    return EXIT_FAILED if failed else 0
+
+
+async def _listen_mic(skill: Skill, args: argparse.Namespace) -> int:
+    from .audio.endpoint import Endpointer, capture_utterance
+    from .audio.mic import microphone_chunks
+
+    session = args.session or SessionStore.new_id()
+    stt = skill.settings.stt
+    try:
+        print("Listening... ask your question.", file=sys.stderr)
+        endpointer = Endpointer(end_silence_s=stt.end_silence_s, no_speech_timeout_s=stt.no_speech_timeout_s)
+        heard = await capture_utterance(microphone_chunks(), endpointer)
+        pcm = getattr(heard, "pcm", b"")
+        result = await skill.listen(pcm, session) if pcm else await skill.ask("", session)
+        print(result.model_dump_json() if args.json or args.jsonl else getattr(result, "text", ""))
+        return 0 if isinstance(result, Answer) else EXIT_FAILED
+    finally:
+        await skill.close()
 
 
 def _chat(args: argparse.Namespace, skill: Skill) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .server.settings import ServerSettings
 from .stt.settings import SttSettings
 from .tts.settings import TtsSettings
 
@@ -24,21 +25,24 @@ class SkillSettings(_Section):
     locale: str = "en-us"
     reminder: str = "This is general information, not medical advice: please check with your doctor."
     max_text_chars: int = Field(default=1000, ge=10)
+    cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/b12-skill or ~/.cache/b12-skill
+
+    def cache_path(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "b12-skill"
 
 
 class MatcherSettings(_Section):
     threshold: float = Field(default=0.5, gt=0, le=1)
+    # Speech the recognizer judged off-topic is still answered when it matches at least this well.
+    off_topic_threshold: float = Field(default=0.75, gt=0, le=1)
 
 
 class SessionSettings(_Section):
     idle_timeout_s: float = Field(default=300.0, gt=0)
     max_sessions: int = Field(default=10000, ge=1)
-
-
-class ServerSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8321, ge=0, le=65535)
-    wyoming_port: int = Field(default=10700, ge=0, le=65535)
 
 
 class Settings(_Section):

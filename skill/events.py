@@ -26,6 +26,30 @@ class TextQuery(_Event):
     text: str
 
 
+class AudioQuery(_Event):
+    """One whole spoken question: 16 kHz mono 16-bit PCM."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    type: Literal["audio"] = "audio"
+    pcm: bytes
+
+
+class AudioChunk(_Event):
+    """A piece of a spoken question arriving live (16 kHz mono 16-bit PCM)."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    type: Literal["audio-chunk"] = "audio-chunk"
+    pcm: bytes
+
+
+class AudioEnd(_Event):
+    """The speaker stopped: recognize what the chunks said."""
+
+    type: Literal["audio-end"] = "audio-end"
+
+
 class Transcript(_Event):
     """What the recognizer heard. Partial transcripts are for display only."""
 
@@ -63,4 +87,7 @@ class Failed(_Event):
     message: str
 
 
-Event = Annotated[TextQuery | Transcript | Understood | Answer | Failed, Field(discriminator="type")]
+Event = Annotated[
+    TextQuery | AudioQuery | AudioChunk | AudioEnd | Transcript | Understood | Answer | Failed,
+    Field(discriminator="type"),
+]

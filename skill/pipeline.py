@@ -46,10 +46,14 @@ class Pipeline:
             async for final in self._through(out, index + 1):
                 yield final
 
-    async def ask(self, text: str, session: str) -> Answer | Failed:
-        """The text path: one question in, its answer (or the error) out."""
-        result: Answer | Failed = Failed(session=session, code=InputError.code, message="no answer was produced")
-        async for out in self.run(TextQuery(session=session, text=text)):
+    async def final(self, event: Event) -> Answer | Failed:
+        """Run one event and keep only its answer (or the error)."""
+        result: Answer | Failed = Failed(session=event.session, code=InputError.code, message="no answer was produced")
+        async for out in self.run(event):
             if isinstance(out, Answer | Failed):
                 result = out
         return result
+
+    async def ask(self, text: str, session: str) -> Answer | Failed:
+        """The text path: one question in, its answer (or the error) out."""
+        return await self.final(TextQuery(session=session, text=text))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from handlers import KnowledgeBase, respond
-from intents import Matcher
+from intents import IntentMatch, Matcher
+from intents.safety import EMERGENCY, OUT_OF_SCOPE
 
 from .errors import InputError
 from .events import Answer, Event, TextQuery, Transcript, Understood
@@ -15,9 +16,10 @@ from .sessions import SessionStore
 class Understander:
     """Text or a final transcript -> the intent it asks for, or not-recognized."""
 
-    def __init__(self, matcher: Matcher, max_chars: int) -> None:
+    def __init__(self, matcher: Matcher, max_chars: int, off_topic_threshold: float = 1.0) -> None:
         self._matcher = matcher
         self._max_chars = max_chars
+        self._off_topic_threshold = off_topic_threshold
 
     async def process(self, event: Event) -> AsyncIterator[Event]:
         if isinstance(event, TextQuery | Transcript) and (not isinstance(event, Transcript) or event.final):
@@ -25,6 +27,14 @@ class Understander:
                 raise InputError(f"question is {len(event.text)} characters long; the limit is {self._max_chars}")
             result = self._matcher.understand(event.text)
             transcript = event.text if isinstance(event, Transcript) else None
+            if isinstance(event, Transcript) and not event.in_domain and event.text.strip():
+                # The recognizer doubts the speech is on topic: refuse, unless the words still name a
+                # red flag or match a question clearly (the doubt is often noise, not a new topic).
+                trusted = isinstance(result, IntentMatch) and (
+                    result.intent == EMERGENCY or result.confidence >= self._off_topic_threshold
+                )
+                if not trusted:
+                    result = IntentMatch(intent=OUT_OF_SCOPE, slots={"trigger": "off-topic speech"}, confidence=event.confidence, text=event.text)
             yield Understood(session=event.session, result=result, transcript=transcript)
         else:
             yield event

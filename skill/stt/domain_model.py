@@ -12,7 +12,7 @@ import io
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,21 +49,28 @@ def default_dictionary() -> Path:
 
 
 def build_domain_model(
-    sentences: Sequence[str], cache_dir: Path, dictionary: Path | None = None
+    sentences: Sequence[str],
+    cache_dir: Path,
+    dictionary: Path | None = None,
+    extra_pronunciations: Mapping[str, str] | None = None,
 ) -> DomainModel:
+    """`extra_pronunciations` (word -> phones) covers domain words the dictionary lacks."""
     dictionary = dictionary or default_dictionary()
+    extra = dict(extra_pronunciations or {})
     tokenized = [normalize(s) for s in sentences]
     tokenized = [t for t in tokenized if t]
     if not tokenized:
         raise ModelError("cannot build a domain language model: no sentences given")
     corpus_words = sorted({w for t in tokenized for w in t})
     key = hashlib.sha256(
-        "\n".join([_FORMAT_VERSION, str(dictionary), *(" ".join(t) for t in tokenized)]).encode()
+        "\n".join([_FORMAT_VERSION, str(dictionary), *(f"{w} {p}" for w, p in sorted(extra.items())),
+                   *(" ".join(t) for t in tokenized)]).encode()
     ).hexdigest()[:16]
     out = cache_dir / key
     lm_path, dict_path = out / "domain.lm", out / "domain.dict"
 
     prons = _pronunciations(dictionary, corpus_words)
+    prons.update({w: p for w, p in extra.items() if w in corpus_words and w not in prons})
     known = {w.split("(")[0] for w in prons}
     missing = tuple(w for w in corpus_words if w not in known)
     if missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,12 @@ class EngineChoice:
     reason: str  # one line for logs and `b12-skill doctor`-style output
 
 
-def choose_engine(settings: SttSettings, sentences: Sequence[str], cache_dir: Path) -> EngineChoice:
+def choose_engine(
+    settings: SttSettings,
+    sentences: Sequence[str],
+    cache_dir: Path,
+    pronunciations: Mapping[str, str] | None = None,
+) -> EngineChoice:
     if settings.engine in ("auto", "vosk"):
         try:
             path = find_model(settings.vosk_lang, settings.vosk_model_path)
@@ -37,7 +42,7 @@ def choose_engine(settings: SttSettings, sentences: Sequence[str], cache_dir: Pa
             return EngineChoice(engine, f"vosk: model found at {path}")
     else:
         reason = "pocketsphinx: chosen in settings"
-    model = build_domain_model(sentences, cache_dir)
+    model = build_domain_model(sentences, cache_dir, extra_pronunciations=pronunciations)
     ps = PocketsphinxEngine(model, settings.pocketsphinx_min_confidence,
                             settings.pocketsphinx_min_coverage, settings.pocketsphinx_final_pass)
     if model.missing_words:

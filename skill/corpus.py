@@ -1,0 +1,47 @@
+"""The sentences a speech recognizer's domain language model is built from.
+
+Everything the skill can be asked (intent phrasings with slots filled, safety
+examples) plus everything it says (fact texts), written as spoken words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from handlers import KnowledgeBase
+from intents import Catalog
+from intents.catalog import DATA_DIR
+
+_SPOKEN = {"b12": "b twelve", "num": "one thousand"}
+_B12 = re.compile(r"\bb ?12\b")
+_NOT_SPOKEN = re.compile(r"[^a-z' ]+")
+# Red flags are rare in the corpus but must never be misheard: count them this many times.
+SAFETY_WEIGHT = 10
+
+
+def spoken_sentences(catalog: Catalog, knowledge: KnowledgeBase) -> list[str]:
+    texts = catalog.sentences()
+    for fact in knowledge.facts.values():
+        texts += re.split(r"(?<=[.!?:;,])\s+", fact.spoken)
+    out: list[str] = []
+    seen: set[str] = set()
+    for text in texts:
+        # Apostrophes stay: the pronunciation dictionary spells "don't", not "dont".
+        text = _B12.sub("b twelve", text.lower().replace("’", "'"))
+        words = [_SPOKEN.get(w, w) for w in _NOT_SPOKEN.sub(" ", text).split()]
+        sentence = " ".join(words)
+        if sentence and sentence not in seen:
+            seen.add(sentence)
+            out.append(sentence)
+    for example in catalog.safety.spoken_examples:
+        out += [example.lower()] * (SAFETY_WEIGHT - 1)
+    return out
+
+
+def pronunciations(locale: str) -> dict[str, str]:
+    """Domain words the general pronunciation dictionary lacks (intents/<locale>/pronunciations.dict)."""
+    path = DATA_DIR / locale / "pronunciations.dict"
+    if not path.exists():
+        return {}
+    entries = (line.split(maxsplit=1) for line in path.read_text(encoding="utf-8").splitlines())
+    return {parts[0]: parts[1].strip() for parts in entries if len(parts) == 2}
