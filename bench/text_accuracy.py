@@ -70,7 +70,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument(
-        "--set", default="heldout", choices=["heldout", "dev"], help="dev: the set used to improve intents"
+        "--set",
+        default="heldout",
+        choices=["heldout", "dev"],
+        help="dev: the set used to improve intents",
     )
     args = parser.parse_args()
     evaluate(TESTS / args.set / "questions.toml", args.show_errors)

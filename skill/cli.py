@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="type questions and read the answers")
     chat.set_defaults(run=_chat)
+
+    main_job = sub.add_parser("run", help="the main job: hands-free with a microphone, else the backend")
+    main_job.set_defaults(run=_run)
     return parser
 
 
@@ -173,6 +176,11 @@ async def _listen_mic(skill: Skill, args: argparse.Namespace) -> int:
         return 0 if isinstance(result, Answer) else EXIT_FAILED
     finally:
         await skill.close()
+
+
+def _run(args: argparse.Namespace, skill: Skill) -> int:
+    # Until the backend and hands-free loop land, the main job is the typed conversation.
+    return _chat(args, skill)
 
 
 def _chat(args: argparse.Namespace, skill: Skill) -> int:

@@ -28,7 +28,7 @@ class WorkerFailed(Exception):
 
 
 class EngineProcess:
-    """One worker process. Not concurrency-safe on its own: the caller sends one request at a time."""
+    """One worker process. Not concurrency-safe: the caller sends one request at a time."""
 
     def __init__(self, command: Sequence[str] | None = None) -> None:
         self._command = list(command) if command else [sys.executable, str(WORKER_SCRIPT)]
@@ -68,10 +68,14 @@ class EngineProcess:
             msg = await asyncio.wait_for(self._read(), START_TIMEOUT_S)
         except (WorkerFailed, TimeoutError) as exc:
             await self.stop()
-            raise SynthesisError(f"the speech engine did not start: {exc or 'timed out'}{self._tail()}") from exc
+            raise SynthesisError(
+                f"the speech engine did not start: {exc or 'timed out'}{self._tail()}"
+            ) from exc
         if msg.get("type") != "ready":
             await self.stop()
-            raise SynthesisError(f"the speech engine did not start: {msg.get('error', msg)}{self._tail()}")
+            raise SynthesisError(
+                f"the speech engine did not start: {msg.get('error', msg)}{self._tail()}"
+            )
         self.ready = msg
         return msg
 
@@ -92,7 +96,9 @@ class EngineProcess:
                         return reply
         except TimeoutError:
             await self.stop()
-            raise WorkerFailed(f"no answer from the engine within {timeout_s:g} s (killed it)") from None
+            raise WorkerFailed(
+                f"no answer from the engine within {timeout_s:g} s (killed it)"
+            ) from None
         except (ConnectionError, WorkerFailed) as exc:
             await self.stop()
             raise WorkerFailed(f"{exc}{self._tail()}") from None

@@ -74,7 +74,10 @@ async def _play_command(speech: Speech, cmd: list[str]) -> PlaybackHandle:
     handle = PlaybackHandle()
     try:
         proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            *cmd,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
     except OSError as exc:
         raise OutputError(f"{NO_DEVICE}: cannot run {cmd[0]}: {exc}") from exc
@@ -114,12 +117,20 @@ def _play_sounddevice(speech: Speech) -> PlaybackHandle:
         if len(part) < frames:
             raise sd.CallbackStop
 
-    def finished() -> None:  # on PortAudio's thread; close on the loop
-        loop.call_soon_threadsafe(lambda: (stream.close(), handle._done.set()))
+    def close() -> None:
+        stream.close()
+        handle._done.set()
+
+    def finished() -> None:  # runs on PortAudio's thread: close on the loop
+        loop.call_soon_threadsafe(close)
 
     try:
         stream = sd.OutputStream(
-            samplerate=rate, channels=1, dtype="int16", callback=callback, finished_callback=finished
+            samplerate=rate,
+            channels=1,
+            dtype="int16",
+            callback=callback,
+            finished_callback=finished,
         )
         stream.start()
     except sd.PortAudioError as exc:

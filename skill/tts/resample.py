@@ -11,11 +11,11 @@ from functools import lru_cache
 from math import gcd
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 ZERO_CROSSINGS = 16  # filter half-length, in zero crossings of the sinc: ~-80 dB with the window
 ROLLOFF = 0.94  # cut-off as a fraction of the lower Nyquist frequency
 KAISER_BETA = 8.0
-BLOCK = 8192  # output samples per block: bounds memory for long audio
 
 
 @lru_cache(maxsize=16)
@@ -44,13 +44,14 @@ def resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     x = np.concatenate(
         [np.zeros(half, np.float32), pcm.astype(np.float32), np.zeros(half + 1, np.float32)]
     )
-    taps = np.arange(bank.shape[1])
+    windows = sliding_window_view(x, bank.shape[1])  # windows[i] = x[i : i + taps], no copy
     out = np.empty(n_out, np.float32)
-    for start in range(0, n_out, BLOCK):
-        n = np.arange(start, min(start + BLOCK, n_out), dtype=np.int64)
-        pos = n * down  # output position in units of 1/up input samples
-        base, phase = pos // up, pos % up
+    # Output n sits at input position n * down / up. Outputs n, n + up, n + 2 * up ... share a
+    # phase (one row of the bank) and step `down` inputs apart: one strided mat-vec per phase.
+    for r in range(min(up, n_out)):
+        base, phase = divmod(r * down, up)
+        count = len(range(r, n_out, up))
         # input index base - half + 1 + k, shifted by the `half` zeros of padding
-        idx = (base + 1)[:, None] + taps[None, :]
-        out[start : start + len(n)] = np.einsum("ij,ij->i", x[idx], bank[phase])
+        rows = windows[base + 1 : base + 1 + down * (count - 1) + 1 : down]
+        out[r::up] = rows @ bank[phase]
     return np.clip(np.rint(out), -32768, 32767).astype(np.int16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,24 +12,24 @@ class TtsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # None: "en-us" when the engine has it, else the engine's default voice.
-    # Accepts an espeak id ("gmw/en-us"), a voice name ("English_(America)") or a language ("en-us").
+    # Accepts an espeak id ("gmw/en-us"), a voice name or a language ("en-us").
     voice: str | None = None
-    rate_wpm: int = Field(170, ge=80, le=450)
-    volume: float = Field(1.0, ge=0.0, le=1.0)
+    rate_wpm: Annotated[int, Field(ge=80, le=450)] = 170
+    volume: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     # Per worker request (one piece of at most piece_chars); a stuck worker is killed after this.
-    timeout_s: float = Field(20.0, gt=0)
+    timeout_s: Annotated[float, Field(gt=0)] = 20.0
     # Output rate when the caller does not ask for one; None = the engine's own rate (22050 Hz).
-    sample_rate: int | None = Field(None, ge=8000, le=48000)
+    sample_rate: Annotated[int | None, Field(ge=8000, le=48000)] = None
     # synthesize() refuses longer speech text with InputError rather than cutting it short: the end
     # of an answer holds the consult-a-doctor reminder. stream() has no limit (bounded memory).
-    max_chars: int = Field(5000, ge=100)
+    max_chars: Annotated[int, Field(ge=100)] = 5000
     # Text is sent to the engine in sentence-aligned pieces of at most this many characters, so
     # each worker request is short and its timeout meaningful.
-    piece_chars: int = Field(600, ge=50)
+    piece_chars: Annotated[int, Field(ge=50)] = 600
     # Requests waiting for the worker beyond this fail at once with OverloadedError.
-    max_queue: int = Field(64, ge=1)
+    max_queue: Annotated[int, Field(ge=1)] = 64
     # None: $XDG_CACHE_HOME/b12-skill/tts (or ~/.cache/b12-skill/tts). cache_max_mb = 0 turns the
     # disk cache off.
     cache_dir: Path | None = None
-    cache_max_mb: int = Field(64, ge=0)
-    memory_cache_mb: int = Field(16, ge=0)
+    cache_max_mb: Annotated[int, Field(ge=0)] = 64
+    memory_cache_mb: Annotated[int, Field(ge=0)] = 16

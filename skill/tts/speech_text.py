@@ -15,11 +15,29 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def number_words(n: int) -> str:
@@ -63,14 +81,35 @@ _UNITS = {
     "wks": ("week", "weeks"),
 }
 # Initialisms that contain vowels (so the consonant rule below misses them) but are spelled out.
-_SPELLED = {"NIH", "FDA", "IM", "IV", "GI", "ER", "MMA", "DNA", "RNA", "OTC", "US", "USA", "UK", "EU", "MRI", "PPI", "ICU", "ADHD"}
+_SPELLED = {
+    "NIH",
+    "FDA",
+    "IM",
+    "IV",
+    "GI",
+    "ER",
+    "MMA",
+    "DNA",
+    "RNA",
+    "OTC",
+    "US",
+    "USA",
+    "UK",
+    "EU",
+    "MRI",
+    "PPI",
+    "ICU",
+    "ADHD",
+}
 
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _VITAMIN = re.compile(r"\b([A-Za-z])-?(\d{1,2})\b")
 _DOTTED_RE = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(k) for k in _DOTTED) + r")(?=\s*(\S?))", re.IGNORECASE
 )
-_WORDS_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _WORDS) + r")(?![\w/])", re.IGNORECASE)
+_WORDS_RE = re.compile(
+    r"(?<![\w/])(" + "|".join(re.escape(k) for k in _WORDS) + r")(?![\w/])", re.IGNORECASE
+)
 _UNIT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(_UNITS) + r")\b", re.IGNORECASE)
 _PER_RE = re.compile(r"\s*/\s*(day|week|month|year|hour|dose|shot|injection)\b", re.IGNORECASE)
 _RANGE_RE = re.compile(r"(\d)\s*[-\u2013]\s*(\d)")
@@ -160,6 +199,19 @@ def to_speech_text(text: str) -> str:
     return text
 
 
+FIRST_PIECE_CHARS = 120  # a short first piece: streaming starts after one sentence, not a page
+
+
+def speech_pieces(text: str, max_chars: int) -> list[str]:
+    """split_pieces, with the first sentence (up to FIRST_PIECE_CHARS) as a piece of its own."""
+    pieces = split_pieces(text, max_chars)
+    if not pieces:
+        return pieces
+    head = split_pieces(pieces[0], min(FIRST_PIECE_CHARS, max_chars))
+    rest = " ".join(head[1:])
+    return [head[0], *([rest] if rest else []), *pieces[1:]]
+
+
 def split_pieces(text: str, max_chars: int) -> list[str]:
     """Cut speech text into pieces of at most max_chars, at sentence ends when possible, then at
     commas, then at spaces. Nothing is dropped, and the pieces keep the text's order."""
@@ -183,11 +235,12 @@ def _fragments(text: str, max_chars: int) -> list[str]:
             out.append(sentence)
             continue
         for part in re.split(r"(?<=[,;:])\s+", sentence):
-            while len(part) > max_chars:
-                cut = part.rfind(" ", 0, max_chars + 1)
+            rest = part
+            while len(rest) > max_chars:
+                cut = rest.rfind(" ", 0, max_chars + 1)
                 cut = cut if cut > 0 else max_chars
-                out.append(part[:cut])
-                part = part[cut:].lstrip()
-            if part:
-                out.append(part)
+                out.append(rest[:cut])
+                rest = rest[cut:].lstrip()
+            if rest:
+                out.append(rest)
     return [s for s in out if s]

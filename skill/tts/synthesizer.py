@@ -25,7 +25,7 @@ from skill.tts.engine import EngineProcess, WorkerFailed
 from skill.tts.resample import resample
 from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, VoiceInfo, read_wav, speech_from_pcm, speech_from_wav
-from skill.tts.speech_text import split_pieces, to_speech_text
+from skill.tts.speech_text import speech_pieces, to_speech_text
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Synthesizer:
         return list(self._voices)
 
     def resolve_voice(self, name: str | None) -> str:
-        """A voice id, name or language -> the engine's voice id; InputError naming it if unknown."""
+        """Voice id, name or language -> the engine's voice id; InputError naming it if unknown."""
         if name is None:
             return self._default_voice
         wanted = name.strip().lower()
@@ -125,7 +125,10 @@ class Synthesizer:
         hit = self._cache.get_memory(key) or await asyncio.to_thread(self._cache.get, key)
         if hit is not None:
             return speech_from_wav(hit, cached=True)
-        parts = [await self._run_piece(p, voice_id) for p in split_pieces(speech_text, self.settings.piece_chars)]
+        parts = []
+        for piece in speech_pieces(speech_text, self.settings.piece_chars):
+            native = await self._run_piece(piece, voice_id)
+            parts.append(await asyncio.to_thread(resample, native, self.native_rate, rate))
         speech = await asyncio.to_thread(self._finish, parts, rate)
         await asyncio.to_thread(self._cache.put, key, speech.wav)
         return speech
@@ -152,11 +155,11 @@ class Synthesizer:
         keep = len(speech_text) <= self.settings.max_chars
         parts: list[np.ndarray] = []
         pending = b""
-        for piece in split_pieces(speech_text, self.settings.piece_chars):
+        for piece in speech_pieces(speech_text, self.settings.piece_chars):
             native = await self._run_piece(piece, voice_id)
-            if keep:
-                parts.append(native)
             out = await asyncio.to_thread(resample, native, self.native_rate, rate)
+            if keep:
+                parts.append(out)
             data = pending + out.tobytes()
             whole = len(data) - len(data) % chunk
             for i in range(0, whole, chunk):
@@ -170,7 +173,9 @@ class Synthesizer:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _prepare(self, text: str, voice: str | None, sample_rate: int | None) -> tuple[str, str, int]:
+    def _prepare(
+        self, text: str, voice: str | None, sample_rate: int | None
+    ) -> tuple[str, str, int]:
         if not isinstance(text, str):
             raise InputError("text to speak must be a string")
         speech_text = to_speech_text(text)
@@ -188,9 +193,11 @@ class Synthesizer:
         s = self.settings
         return cache_key(speech_text, voice_id, s.rate_wpm, s.volume, rate)
 
-    def _finish(self, parts: list[np.ndarray], rate: int) -> Speech:
-        native = np.concatenate(parts) if parts else np.zeros(0, np.int16)
-        return speech_from_pcm(resample(native, self.native_rate, rate), rate)
+    @staticmethod
+    def _finish(parts: list[np.ndarray], rate: int) -> Speech:
+        """Pieces already at the output rate -> one WAV. Same path for synthesize and stream, so
+        both give the same audio for the same text."""
+        return speech_from_pcm(np.concatenate(parts) if parts else np.zeros(0, np.int16), rate)
 
     async def _start_engine(self) -> None:
         ready = await self._engine.start()
@@ -207,7 +214,9 @@ class Synthesizer:
 
     async def _run_piece(self, text: str, voice_id: str) -> np.ndarray:
         if self._waiting >= self.settings.max_queue:
-            raise OverloadedError(f"{self._waiting} speech requests already waiting; try again shortly")
+            raise OverloadedError(
+                f"{self._waiting} speech requests already waiting; try again shortly"
+            )
         self._waiting += 1
         try:
             async with self._lock:
@@ -245,7 +254,9 @@ class Synthesizer:
                 log.warning("speech engine failed (attempt %d of 2): %s", attempt, exc)
             finally:
                 await asyncio.to_thread(path.unlink, True)
-        raise SynthesisError(f"speech synthesis failed, also after restarting the engine: {failure}")
+        raise SynthesisError(
+            f"speech synthesis failed, also after restarting the engine: {failure}"
+        )
 
 
 def _read_piece(path: Path, frames: int) -> np.ndarray:

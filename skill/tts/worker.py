@@ -122,7 +122,14 @@ def main() -> None:
         except LookupError as exc:
             reply({"id": rid, "ok": False, "kind": "input", "error": str(exc)})
         except Exception as exc:  # noqa: BLE001 - the parent restarts us and retries once
-            reply({"id": rid, "ok": False, "kind": "synthesis", "error": f"{type(exc).__name__}: {exc}"})
+            reply(
+                {
+                    "id": rid,
+                    "ok": False,
+                    "kind": "synthesis",
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
 
 
 if __name__ == "__main__":

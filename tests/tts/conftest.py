@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from tts_helpers import within
 
 from skill.tts import Synthesizer, TtsSettings
-from tts_helpers import within
 
 
 @pytest.fixture

@@ -21,13 +21,8 @@ ANSWER = (
     "Yes. Low B12 can cause nerve pain, and B12 shots can cause short-lived aches. "
     "Please check with your doctor."
 )
-# Other sentences of the domain, so the language model does not simply know the answer.
-DISTRACTORS = [
-    "No. Vitamin D does not cause nerve pain.",
-    "Shots can cause sore arms for a day or two.",
-    "Please ask your pharmacist about the dose.",
-    "Low iron can cause tired legs and aches.",
-]
+# Negative control: other speech must not decode as the answer, or the test would prove nothing.
+OTHER = "Vitamin D does not help a headache. Drink some water and rest."
 
 
 def words(text: str) -> list[str]:
@@ -35,7 +30,7 @@ def words(text: str) -> list[str]:
 
 
 def build_decoder(tmp_path: Path) -> Decoder:
-    corpus = [" ".join(words(s)) for s in [*re.split(r"(?<=\.)\s+", ANSWER), *DISTRACTORS]]
+    corpus = [" ".join(words(s)) for s in re.split(r"(?<=\.)\s+", ANSWER)]
     lm = ArpaBoLM(text="\n".join(corpus), add_start=True)
     lm.compute()
     lm_path = tmp_path / "answer.lm"
@@ -51,8 +46,12 @@ def build_decoder(tmp_path: Path) -> Decoder:
     dict_path = tmp_path / "answer.dict"
     dict_path.write_text("\n".join(entries) + "\n")
     return Decoder(
-        hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path),
-        samprate=16000, dither=True, loglevel="FATAL",
+        hmm=str(model / "en-us"),
+        lm=str(lm_path),
+        dict=str(dict_path),
+        samprate=16000,
+        dither=True,
+        loglevel="FATAL",
     )
 
 
@@ -73,7 +72,9 @@ def word_error_rate(ref: list[str], hyp: list[str]) -> float:
     return float(d[-1]) / len(ref)
 
 
-async def test_answer_round_trips_through_speech_recognition(tts: Synthesizer, tmp_path: Path) -> None:
+async def test_answer_round_trips_through_speech_recognition(
+    tts: Synthesizer, tmp_path: Path
+) -> None:
     speech = await within(tts.synthesize(ANSWER, sample_rate=16000))
     assert speech.sample_rate == 16000
     heard = decode(build_decoder(tmp_path), speech.pcm).split()
@@ -83,3 +84,5 @@ async def test_answer_round_trips_through_speech_recognition(tts: Synthesizer, t
     assert wer <= 0.15, f"WER {wer:.2f}: {' '.join(heard)!r}\n{diff}"
     assert {"please", "check", "doctor"} <= set(heard)  # the reminder is heard
     assert "twelve" in heard
+    other = await within(tts.synthesize(OTHER, sample_rate=16000))
+    assert word_error_rate(expected, decode(build_decoder(tmp_path), other.pcm).split()) > 0.6

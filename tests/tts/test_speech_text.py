@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from skill.tts.speech_text import split_pieces, to_speech_text
+from skill.tts.speech_text import speech_pieces, split_pieces, to_speech_text
 
 
 @pytest.mark.parametrize("written", ["B12", "b12", "B-12", "vitamin B12."])
@@ -43,12 +43,16 @@ def test_nothing_to_say(text: str) -> None:
 
 
 def test_lines_and_glued_sentences_get_pauses() -> None:
-    assert to_speech_text("- rest\n- drink water\nsee a doctor") == "rest. drink water. see a doctor."
+    assert (
+        to_speech_text("- rest\n- drink water\nsee a doctor") == "rest. drink water. see a doctor."
+    )
     assert to_speech_text("It aches.Please ask.") == "It aches. Please ask."
 
 
 def test_100_kb_is_rendered_fast_and_split_without_loss() -> None:
-    text = ("Low B12 can cause nerve pain, e.g. tingling. " * 2500)[:100_000] + " Please see your doctor."
+    text = ("Low B12 can cause nerve pain, e.g. tingling. " * 2500)[
+        :100_000
+    ] + " Please see your doctor."
     started = time.perf_counter()
     speech = to_speech_text(text)
     pieces = split_pieces(speech, 600)
@@ -63,3 +67,12 @@ def test_split_long_sentence_at_commas_then_spaces() -> None:
     pieces = split_pieces(to_speech_text(sentence), 100)
     assert all(len(p) <= 100 for p in pieces)
     assert pieces[-1].endswith("tail.")
+
+
+def test_first_piece_is_one_short_sentence_for_fast_streaming() -> None:
+    text = to_speech_text("Yes. Low B12 can cause nerve pain. Please check with your doctor.")
+    pieces = speech_pieces(text, 600)
+    assert pieces == ["Yes.", "Low B twelve can cause nerve pain. Please check with your doctor."]
+    assert speech_pieces("Hi.", 600) == ["Hi."]
+    long_first = "word " * 100 + "end."
+    assert all(len(p) <= 120 for p in speech_pieces(long_first, 600)[:1])

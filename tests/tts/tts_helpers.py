@@ -9,6 +9,6 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def within(aw: Awaitable[T], timeout: float = 10.0) -> T:
+async def within(aw: Awaitable[T], limit_s: float = 10.0) -> T:
     """Every await in these tests has a timeout: a hang fails the test instead of the run."""
-    return await asyncio.wait_for(aw, timeout)
+    return await asyncio.wait_for(aw, limit_s)

@@ -1,0 +1,100 @@
+"""The HTTP boundary: errors become JSON bodies here, and only here; plus auth and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import math
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from skill.errors import SkillError
+
+from . import keys
+from .errors import ApiError, RateLimited, RequestTimeout, Unauthorized, status_for
+from .schemas import ErrorBody
+
+log = logging.getLogger(__name__)
+
+OPEN_PATHS = frozenset({"/healthz"})  # liveness probes carry no token
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    body = ErrorBody(code=code, message=message).model_dump_json()
+    return web.Response(status=status, text=body, content_type="application/json")
+
+
+def _aiohttp_code(exc: web.HTTPException) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "bad_request")
+
+
+@web.middleware
+async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse:
+    metrics = request.app[keys.METRICS]
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    metrics.in_flight += 1
+    start = time.perf_counter()
+    try:
+        response = await handler(request)
+    except SkillError as exc:
+        status = exc.status if isinstance(exc, ApiError) else status_for(exc.code)
+        response = error_response(status, exc.code, exc.message)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
+        if isinstance(exc, RequestTimeout):
+            response.force_close()  # the rest of the body may never come: do not reuse the connection
+    except web.HTTPException as exc:  # aiohttp's own: no route, wrong method, body over client_max_size
+        if exc.status < 400:
+            raise
+        response = error_response(exc.status, _aiohttp_code(exc), exc.reason)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = error_response(500, "internal_error", "internal error; the request was not answered")
+    finally:
+        metrics.in_flight -= 1
+    metrics.observe("request", time.perf_counter() - start)
+    metrics.request("http", route, response.status)
+    if response.status >= 400 and not isinstance(response, web.WebSocketResponse):
+        metrics.error("http", _code_of(response))
+    return response
+
+
+def _code_of(response: web.StreamResponse) -> str:
+    if isinstance(response, web.Response) and response.text:
+        try:
+            return ErrorBody.model_validate_json(response.text).code
+        except ValueError:
+            pass
+    return str(response.status)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer token (when one is configured) and the per-client request rate."""
+    settings = request.app[keys.SETTINGS].server
+    if request.path in OPEN_PATHS:
+        return await handler(request)
+    if settings.token is not None and not _alexa_signed(request):
+        if not _token_ok(request, settings.token):
+            raise Unauthorized("a bearer token is required: send 'Authorization: Bearer <token>'")
+    request.app[keys.LIMITER].check(request.remote or "unknown")
+    return await handler(request)
+
+
+def _alexa_signed(request: web.Request) -> bool:
+    # Amazon cannot send our token: /alexa is authenticated by its signature instead, if verified.
+    settings = request.app[keys.SETTINGS].server
+    return request.path == "/alexa" and settings.alexa_verify
+
+
+def _token_ok(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    if not given and request.path == "/v1/stream":
+        given = request.query.get("access_token", "")  # browsers cannot set headers on a WebSocket
+    return hmac.compare_digest(given.encode(), token.encode())

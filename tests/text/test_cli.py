@@ -1,0 +1,107 @@
+"""The CLI as a user runs it: a real process, real stdin and stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REMINDER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "skill.cli", *args], input=stdin, capture_output=True, timeout=60, cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_ask_json_answers_yes_with_both_sides_facts_and_reminder() -> None:
+    out = run("ask", "can b12 make me ache", "--json")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert {"text", "intent", "confidence", "facts", "emergency", "session"} <= answer.keys()
+    text = answer["text"].lower()
+    assert text.startswith("yes") and "too little" in text and "injections" in text
+    assert answer["intent"] == "can_b12_cause_aches" and answer["facts"] and answer["emergency"] is False
+    assert answer["text"].endswith(REMINDER)
+
+
+def test_ask_plain_prints_the_answer_text() -> None:
+    out = run("ask", "i have chest pain")
+    assert out.returncode == 0
+    assert out.stdout.decode().startswith("Call emergency services now")
+
+
+def test_jsonl_answers_every_line_and_reports_bad_lines() -> None:
+    lines = [
+        json.dumps({"text": "do b12 shots make you sore", "session": "k"}).encode(),
+        json.dumps({"text": "how long does that last", "session": "k"}).encode(),
+        b"{not json",
+        b"\xff\xfe\xfa",
+        json.dumps({"text": "🙂🙂"}).encode(),
+        json.dumps({"text": "x" * 102_400}).encode(),
+        json.dumps({"text": "¿puede la vitamina b12 causar dolores?"}).encode(),
+        json.dumps({"text": ""}).encode(),
+        json.dumps(["text"]).encode(),
+        json.dumps({"text": "what is b12"}).encode(),
+    ]
+    out = run("ask", "--jsonl", stdin=b"\n".join(lines) + b"\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == b""
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["line"] for r in results] == list(range(1, 11))
+    kinds = [r["type"] for r in results]
+    assert kinds == ["answer", "answer", "error", "error", "answer", "error", "answer", "answer", "error", "answer"]
+    assert results[1]["facts"] == ["compare.onset.injection"]  # the follow-up used the session
+    assert "not valid JSON" in results[2]["message"]
+    assert "not valid UTF-8" in results[3]["message"]
+    assert "102400 characters" in results[5]["message"]
+    assert results[9]["intent"] == "what_is_b12"
+    assert all(r["text"].endswith(REMINDER) for r in results if r["type"] == "answer")
+
+
+def test_chat_keeps_the_conversation_and_ends_on_stop() -> None:
+    out = run("chat", stdin=b"do b12 shots make you sore\nhow long does that last\nstop\nnever reached\n")
+    assert out.returncode == 0
+    text = out.stdout.decode()
+    assert "fade quickly" in text and "never reached" not in text and text.count(REMINDER) == 3
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[skill]\nreminder = 'x'\nvoice = 'y'\n", "unknown key 'skill.voice'"),
+        ("[matcher]\nthreshold = 'high'\n", "key 'matcher.threshold'"),
+        ("[sessions]\nidle_timeout_s = -1\n", "key 'sessions.idle_timeout_s'"),
+        ("[wat]\n", "unknown key 'wat'"),
+        ("[skill\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_stops_with_one_line_naming_file_and_key(tmp_path: Path, config: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(config)
+    out = run("--config", str(path), "ask", "what is b12")
+    assert out.returncode == 2
+    err = out.stderr.decode()
+    assert err.count("\n") == 1 and str(path) in err and message in err, err
+    assert "Traceback" not in err
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    out = run("--config", str(tmp_path / "nope.toml"), "ask", "hi")
+    assert out.returncode == 2 and b"nope.toml: config file not found" in out.stderr
+
+
+def test_project_config_is_valid_and_used_by_default() -> None:
+    from skill.config import PROJECT_ROOT, load_settings
+
+    settings = load_settings(PROJECT_ROOT / "config.toml")
+    assert settings.skill.reminder.endswith("doctor.")
+    assert settings.server.host == "127.0.0.1"

@@ -1,0 +1,117 @@
+"""Events, the pipeline's error boundary and sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import TypeAdapter
+
+from handlers import Conversation
+from intents import IntentMatch, NotRecognized
+from skill.app import Skill
+from skill.errors import InputError
+from skill.events import (
+    Answer,
+    AudioChunk,
+    AudioEnd,
+    AudioQuery,
+    Event,
+    Failed,
+    TextQuery,
+    Transcript,
+    Understood,
+)
+from skill.pipeline import Pipeline
+from skill.sessions import SessionStore
+
+EVENTS = TypeAdapter(Event)
+
+SAMPLES = [
+    TextQuery(session="s", text="can b12 make me ache"),
+    AudioQuery(session="s", pcm=b"\x00\x01\xff\x7f"),
+    AudioChunk(session="s", pcm=b"\x10\x00"),
+    AudioEnd(session="s"),
+    Transcript(session="s", text="tell me more", final=False, confidence=0.4, in_domain=False),
+    Understood(session="s", result=IntentMatch(intent="compare", slots={"side": "injection"}, confidence=0.9, text="x")),
+    Understood(session="s", result=NotRecognized(text="zzz", best_guess="help", confidence=0.2), transcript="zzz"),
+    Answer(session="s", text="Yes.", intent="can_b12_cause_aches", confidence=1.0, facts=("conclusion.yes",)),
+    Failed(session="s", code="bad_input", message="nope"),
+]
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
+def test_every_event_round_trips_through_json(event: Event) -> None:
+    assert EVENTS.validate_json(event.model_dump_json()) == event
+
+
+def test_events_are_immutable() -> None:
+    with pytest.raises(Exception):
+        SAMPLES[0].text = "changed"  # type: ignore[misc]
+
+
+class _Explode:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def process(self, event: Event) -> AsyncIterator[Event]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("boom")
+        if self.calls == 2:
+            raise InputError("that input is bad")
+        yield event
+
+
+async def test_errors_become_failed_events_and_the_next_request_works() -> None:
+    pipeline = Pipeline([_Explode()])
+    first = await asyncio.wait_for(pipeline.final(TextQuery(session="a", text="x")), 1)
+    assert isinstance(first, Failed) and first.code == "internal_error" and "boom" not in first.message
+    second = await asyncio.wait_for(pipeline.final(TextQuery(session="a", text="x")), 1)
+    assert isinstance(second, Failed) and second.code == "bad_input" and second.message == "that input is bad"
+    outs = [e async for e in pipeline.run(TextQuery(session="a", text="x"))]
+    assert outs == [TextQuery(session="a", text="x")]
+
+
+async def test_text_path_emits_understood_then_answer(skill: Skill) -> None:
+    seen: list[str] = []
+
+    class Tap:
+        async def process(self, event: Event) -> AsyncIterator[Event]:
+            seen.append(event.type)
+            yield event
+
+    stages = list(skill.pipeline.stages)
+    pipeline = Pipeline([stages[0], Tap(), stages[1], Tap(), stages[2], Tap()])
+    await asyncio.wait_for(pipeline.final(TextQuery(session="tap", text="what is b12")), 1)
+    assert seen == ["text", "understood", "answer"]
+
+
+async def test_too_long_text_is_a_clear_error_and_the_skill_keeps_answering(skill: Skill) -> None:
+    failed = await asyncio.wait_for(skill.ask("b12 " * 25_000, "long"), 2)
+    assert isinstance(failed, Failed) and "100000 characters" in failed.message and "limit is 1000" in failed.message
+    answer = await asyncio.wait_for(skill.ask("what is b12", "long"), 1)
+    assert isinstance(answer, Answer) and answer.intent == "what_is_b12"
+
+
+async def test_follow_up_needs_the_same_session(skill: Skill) -> None:
+    await skill.ask("do b12 shots make you sore", "one")
+    same = await skill.ask("how long does that last", "one")
+    other = await skill.ask("how long does that last", "two")
+    assert same.facts == ("compare.onset.injection",)  # type: ignore[union-attr]
+    assert other.facts == ("compare.onset.deficiency", "compare.onset.injection")  # type: ignore[union-attr]
+
+
+def test_sessions_expire_when_idle_and_are_bounded() -> None:
+    now = [0.0]
+    store = SessionStore(idle_timeout_s=10, max_sessions=2, clock=lambda: now[0])
+    store.put(Conversation(id="a", turns=1))
+    now[0] = 5
+    assert store.get("a").turns == 1
+    now[0] = 16
+    assert store.get("a").turns == 0  # idle too long: a fresh conversation
+    store.put(Conversation(id="a", turns=1))
+    store.put(Conversation(id="b", turns=1))
+    store.put(Conversation(id="c", turns=1))
+    assert len(store) == 2 and store.get("a").turns == 0 and store.get("c").turns == 1
