@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 import tomllib
 from collections.abc import AsyncIterator

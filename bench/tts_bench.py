@@ -24,10 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from skill.tts import Synthesizer, TtsSettings  # noqa: E402 - after the path fix above
 
-ANSWER = (
-    "Yes. Low B12 can cause nerve pain, and B12 shots can cause short-lived aches. "
-    "Please check with your doctor."
-)
+ANSWER = "Yes. Low B12 can cause nerve pain, and B12 shots can cause short-lived aches. Please check with your doctor."
 
 
 def ms(seconds: list[float]) -> float:
@@ -95,9 +92,7 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            await bench_rate(int(r), args.runs, Path(tmp) / r) for r in args.rates.split(",")
-        ]
+        rows = [await bench_rate(int(r), args.runs, Path(tmp) / r) for r in args.rates.split(",")]
     if args.json:
         print(json.dumps(rows, indent=2))
         return

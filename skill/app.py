@@ -14,9 +14,11 @@ from .events import Answer, AudioQuery, Failed
 from .hearing import Recognizer
 from .pipeline import Pipeline
 from .sessions import SessionStore
+from .speaking import Speaker
 from .stages import Responder, Understander
 from .stt.factory import choose_engine
 from .stt.service import SpeechService
+from .tts import Speech, Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,28 @@ class Skill:
         self._speech: SpeechService | None = None
         self._speech_lock = asyncio.Lock()
         self.engine_note = ""
+        self._voice: Synthesizer | None = None
+        self._voice_lock = asyncio.Lock()
+        self._spoken: dict[int | None, Pipeline] = {}
+
+    def spoken_pipeline(self, sample_rate: int | None = None) -> Pipeline:
+        """The same stages, then the speaker: answers come with their audio at `sample_rate`."""
+        if sample_rate not in self._spoken:
+            self._spoken[sample_rate] = Pipeline([*self.pipeline.stages, Speaker(self.speak, sample_rate)])
+        return self._spoken[sample_rate]
+
+    async def voice(self) -> Synthesizer:
+        """The text-to-speech worker, started on first use."""
+        async with self._voice_lock:
+            if self._voice is None:
+                voice = Synthesizer(self.settings.tts)
+                await voice.start()
+                self._voice = voice
+            return self._voice
+
+    async def speak(self, text: str, sample_rate: int | None = None) -> Speech:
+        """`text` as speech (WAV), rendered for the ear, at `sample_rate` (default: the engine's own)."""
+        return await (await self.voice()).synthesize(text, sample_rate=sample_rate)
 
     async def speech(self) -> SpeechService:
         """The speech recognizer, built on first use (domain model cached on disk)."""
@@ -70,6 +94,9 @@ class Skill:
         if self._speech is not None:
             await self._speech.aclose()
             self._speech = None
+        if self._voice is not None:
+            await self._voice.close()
+            self._voice = None
 
 
 def build_skill(settings: Settings) -> Skill:

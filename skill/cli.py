@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TextIO
 
 from .app import Skill, build_skill
+from .audio.pcm import decode_wav
 from .config import load_settings
 from .errors import SkillError
 from .events import Answer, Failed
-from .audio.pcm import decode_wav
 from .sessions import SessionStore
+from .tts import play, save_speech, say_once, voices_main
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help='read {"text": ..., "session": ...} lines on stdin, write one answer per line',
     )
     ask.add_argument("--session", default=None, help="session id, for follow-up questions")
+    _speech_options(ask)
     ask.set_defaults(run=_ask)
 
     listen = sub.add_parser("listen", help="answer spoken questions from WAV files (or the microphone)")
@@ -60,7 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], help="override [stt] engine")
     listen.add_argument("--mic", action="store_true", help="listen to the default microphone")
     listen.add_argument("--session", default=None, help="session id shared by all files (follow-ups)")
+    _speech_options(listen)
     listen.set_defaults(run=_listen)
+
+    say = sub.add_parser("say", help="speak a text to a WAV file or the sound device")
+    say.add_argument("text")
+    say.add_argument("-o", "--output", type=Path, help="WAV file to write")
+    say.add_argument("--speak", action="store_true", help="play it on the default sound device")
+    say.add_argument("--rate", type=int, default=None, help="sample rate in Hz (default: the engine's own)")
+    say.set_defaults(run=_say)
+
+    voices = sub.add_parser("voices", help="list the installed voices ([tts] voice takes the id)")
+    voices.add_argument("--english", action="store_true", help="English voices only")
+    voices.set_defaults(run=_voices)
 
     chat = sub.add_parser("chat", help="type questions and read the answers")
     chat.set_defaults(run=_chat)
@@ -70,17 +84,49 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _speech_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speak", action="store_true", help="also play the answer on the default sound device")
+    parser.add_argument("--speak-to", type=Path, metavar="OUT.wav", help="also write the spoken answer to a WAV file")
+
+
+async def _speak_answer(skill: Skill, answer: Answer | Failed, args: argparse.Namespace, out: Path | None) -> None:
+    """--speak / --speak-to: the answer's audio, after its text is out (so errors never hide it)."""
+    if not isinstance(answer, Answer) or not (args.speak or out):
+        return
+    speech = await skill.speak(answer.text)
+    if out is not None:
+        save_speech(speech, out)
+    if args.speak:
+        await (await play(speech)).wait()
+
+
 def _ask(args: argparse.Namespace, skill: Skill) -> int:
     if args.jsonl:
         return asyncio.run(_ask_jsonl(skill, sys.stdin.buffer, sys.stdout))
     if args.text is None:
         print("b12-skill: ask needs the question text, or --jsonl to read questions from stdin", file=sys.stderr)
         return EXIT_USAGE
-    answer = asyncio.run(skill.pipeline.ask(args.text, args.session or SessionStore.new_id()))
+
+    async def one() -> Answer | Failed:
+        try:
+            return await skill.ask(args.text, args.session or SessionStore.new_id())
+        finally:
+            if not (args.speak or args.speak_to):
+                await skill.close()
+
+    async def spoken(answer: Answer | Failed) -> None:
+        try:
+            await _speak_answer(skill, answer, args, args.speak_to)
+        finally:
+            await skill.close()
+
+    answer = asyncio.run(one())
     if args.json:
         print(answer.model_dump_json())
     elif isinstance(answer, Answer):
-        print(answer.text)
+        print(answer.text, flush=True)
+    if args.speak or args.speak_to:
+        asyncio.run(spoken(answer))
     if isinstance(answer, Failed):
         if not args.json:
             print(f"b12-skill: {answer.message}", file=sys.stderr)
@@ -149,12 +195,16 @@ async def _listen_files(skill: Skill, args: argparse.Namespace) -> int:
             except OSError as exc:
                 result = Failed(session=session, code="bad_input", message=f"{path}: {exc.strerror}")
             failed += isinstance(result, Failed)
+            out = args.speak_to
+            if out is not None and len(args.files) > 1:
+                out = out.with_name(f"{out.stem}-{args.files.index(path) + 1}{out.suffix}")
             if as_json:
                 print(json.dumps({**result.model_dump(mode="json"), "file": str(path)}), flush=True)
             elif isinstance(result, Answer):
                 print(f"{path}: heard {result.transcript!r}\n{result.text}", flush=True)
             else:
                 print(f"b12-skill: {result.message}", file=sys.stderr, flush=True)
+            await _speak_answer(skill, result, args, out)
     finally:
         await skill.close()
     return EXIT_FAILED if failed else 0
@@ -173,9 +223,23 @@ async def _listen_mic(skill: Skill, args: argparse.Namespace) -> int:
         pcm = getattr(heard, "pcm", b"")
         result = await skill.listen(pcm, session) if pcm else await skill.ask("", session)
         print(result.model_dump_json() if args.json or args.jsonl else getattr(result, "text", ""))
+        await _speak_answer(skill, result, args, args.speak_to)
         return 0 if isinstance(result, Answer) else EXIT_FAILED
     finally:
         await skill.close()
+
+
+def _say(args: argparse.Namespace, skill: Skill) -> int:
+    if not (args.output or args.speak):
+        print("b12-skill: say needs -o OUT.wav or --speak", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(say_once(args.text, skill.settings.tts, out=args.output, speak=args.speak, sample_rate=args.rate))
+    return 0
+
+
+def _voices(args: argparse.Namespace, skill: Skill) -> int:
+    print(voices_main(skill.settings.tts, english_only=args.english))
+    return 0
 
 
 def _run(args: argparse.Namespace, skill: Skill) -> int:

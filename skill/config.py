@@ -37,7 +37,7 @@ class SkillSettings(_Section):
 class MatcherSettings(_Section):
     threshold: float = Field(default=0.5, gt=0, le=1)
     # Speech the recognizer judged off-topic is still answered when it matches at least this well.
-    off_topic_threshold: float = Field(default=0.75, gt=0, le=1)
+    off_topic_threshold: float = Field(default=0.55, gt=0, le=1)
 
 
 class SessionSettings(_Section):

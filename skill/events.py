@@ -79,6 +79,17 @@ class Answer(_Event):
     transcript: str | None = None
 
 
+class SpokenAnswer(_Event):
+    """The answer as speech: a 16-bit mono WAV at the rate the consumer asked for."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    type: Literal["speech"] = "speech"
+    wav: bytes
+    sample_rate: int
+    duration: float
+
+
 class Failed(_Event):
     """A request that could not be answered, with a stable code and a message naming the problem."""
 
@@ -88,6 +99,6 @@ class Failed(_Event):
 
 
 Event = Annotated[
-    TextQuery | AudioQuery | AudioChunk | AudioEnd | Transcript | Understood | Answer | Failed,
+    TextQuery | AudioQuery | AudioChunk | AudioEnd | Transcript | Understood | Answer | SpokenAnswer | Failed,
     Field(discriminator="type"),
 ]

@@ -34,7 +34,12 @@ class Understander:
                     result.intent == EMERGENCY or result.confidence >= self._off_topic_threshold
                 )
                 if not trusted:
-                    result = IntentMatch(intent=OUT_OF_SCOPE, slots={"trigger": "off-topic speech"}, confidence=event.confidence, text=event.text)
+                    result = IntentMatch(
+                        intent=OUT_OF_SCOPE,
+                        slots={"trigger": "off-topic speech"},
+                        confidence=event.confidence,
+                        text=event.text,
+                    )
             yield Understood(session=event.session, result=result, transcript=transcript)
         else:
             yield event

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-
-from aiohttp import web
 from typing import TypeVar
 
+from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from skill.audio.pcm import PcmFormat, decode_raw, decode_wav

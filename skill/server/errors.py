@@ -50,11 +50,6 @@ class Busy(ApiError):
     status = 409
 
 
-class TtsUnavailable(ApiError):
-    code = "tts_unavailable"
-    status = 503
-
-
 class BadSignature(ApiError):
     """An Alexa request that fails Amazon's verification rules (Amazon expects HTTP 400)."""
 

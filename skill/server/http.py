@@ -10,12 +10,11 @@ POST /alexa, GET /healthz, GET /metrics, GET /openapi.json.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
+from typing import Literal
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from skill.app import Skill, build_skill
 from skill.config import Settings
@@ -26,12 +25,13 @@ from . import keys
 from .alexa.handler import alexa_route
 from .alexa.verify import CertFetcher, RequestVerifier
 from .audio_in import decode_request_audio, parse_json, read_body, require_json
+from .errors import status_for
 from .limits import RateLimiter, StreamSlots
 from .metrics import EngineStatus, Metrics
 from .middleware import boundary, error_response, guard
 from .openapi import openapi_document
 from .schemas import AskRequest, Health, ListenResult, session_id
-from .speaking import as_json_audio, can_speak, speak
+from .speaking import as_json_audio, speak
 from .ws import stream_route
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,10 @@ def create_app(
     app[keys.ENGINES] = EngineStatus()
     app[keys.LIMITER] = RateLimiter(server.rate_per_minute, server.rate_burst)
     app[keys.STREAMS] = StreamSlots(server.max_streams)
-    app[keys.ALEXA_VERIFIER] = alexa_verifier or RequestVerifier(fetcher=cert_fetcher, max_skew_s=server.alexa_max_skew_s)
+    app[keys.ALEXA_VERIFIER] = alexa_verifier or RequestVerifier(
+        fetcher=cert_fetcher, max_skew_s=server.alexa_max_skew_s
+    )
+    app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_skill_ctx(skill))
     app.cleanup_ctx.append(_preload_ctx)
     app.router.add_post("/v1/ask", ask)
@@ -67,6 +70,14 @@ def create_app(
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/openapi.json", openapi)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Open WebSockets would hold shutdown for the whole grace period: tell them we are going away."""
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in set(app[keys.STREAMS].sockets)),
+        return_exceptions=True,
+    )
 
 
 def _skill_ctx(given: Skill | None):  # type: ignore[no-untyped-def]
@@ -86,29 +97,35 @@ def _skill_ctx(given: Skill | None):  # type: ignore[no-untyped-def]
 
 
 async def _preload_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Load the speech recognizer in the background so the first spoken question is not slow
-    and /healthz can say when it is ready; cancelled if the server stops first."""
-    status = app[keys.ENGINES]
+    """Load the recognizer and start the voice in the background, so the first spoken question is
+    not slow and /healthz can say when they are ready; cancelled if the server stops first."""
+    status, skill = app[keys.ENGINES], app[keys.SKILL]
 
-    async def preload() -> None:
+    async def load_stt() -> None:
         try:
-            await app[keys.SKILL].speech()
-            status.stt_loaded, status.stt_note = True, app[keys.SKILL].engine_note
-        except Exception as exc:  # reported by /healthz; requests will get the error too
+            await skill.speech()
+            status.stt_loaded, status.stt_note = True, skill.engine_note
+        except Exception as exc:  # reported by /healthz; requests get the error too
             log.exception("speech recognizer failed to load")
             status.stt_error = str(exc)
 
-    task = asyncio.create_task(preload(), name="preload-stt")
+    async def load_tts() -> None:
+        try:
+            await skill.voice()
+            status.tts_loaded = True
+        except Exception as exc:
+            log.exception("text-to-speech failed to start")
+            status.tts_error = str(exc)
+
+    tasks = [asyncio.create_task(load_stt(), name="preload-stt"), asyncio.create_task(load_tts(), name="preload-tts")]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _answer_response(result: Answer | Failed) -> web.Response:
     if isinstance(result, Failed):
-        from .errors import status_for
-
         return error_response(status_for(result.code), result.code, result.message)
     return web.Response(text=result.model_dump_json(), content_type="application/json")
 
@@ -166,13 +183,18 @@ async def healthz(request: web.Request) -> web.Response:
     stt_in_flight = 0
     if engines.stt_loaded:
         stt_in_flight = (await skill.speech()).in_flight  # loaded: returns at once
-    status = "degraded" if engines.stt_error else ("ok" if engines.stt_loaded else "starting")
+    status: Literal["ok", "starting", "degraded"] = (
+        "degraded"
+        if engines.stt_error or engines.tts_error
+        else ("ok" if engines.stt_loaded and engines.tts_loaded else "starting")
+    )
     health = Health(
         status=status,
         stt_loaded=engines.stt_loaded,
         stt_note=engines.stt_note,
         stt_error=engines.stt_error,
-        tts_available=can_speak(skill),
+        tts_loaded=engines.tts_loaded,
+        tts_error=engines.tts_error,
         in_flight_requests=metrics.in_flight - 1,  # not counting this one
         stt_in_flight=stt_in_flight,
         active_streams=len(app[keys.STREAMS]),
@@ -191,4 +213,4 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
-__all__ = ["create_app", "time"]
+__all__ = ["create_app"]

@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from aiohttp import web
+
 from skill.errors import OverloadedError
 
 from .errors import Busy, RateLimited
@@ -44,6 +46,7 @@ class StreamSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._sessions: set[str] = set()
+        self.sockets: set[web.WebSocketResponse] = set()  # open WebSockets, closed on shutdown
 
     def __len__(self) -> int:
         return len(self._sessions)

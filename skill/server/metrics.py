@@ -32,6 +32,8 @@ class EngineStatus:
     stt_loaded: bool = False
     stt_note: str = ""
     stt_error: str | None = None
+    tts_loaded: bool = False
+    tts_error: str | None = None
 
 
 class Metrics:

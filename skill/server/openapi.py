@@ -65,7 +65,7 @@ def openapi_document(version: str = "0.1.0") -> dict[str, Any]:
                     {"name": "text", "in": "query", "required": True, "schema": {"type": "string"}},
                     {"name": "rate", "in": "query", "required": False, "schema": {"type": "integer"}},
                 ],
-                "responses": {"200": {"description": "16-bit mono WAV", "content": wav} } | _errors(400, 401, 503),
+                "responses": {"200": {"description": "16-bit mono WAV", "content": wav}} | _errors(400, 401, 503),
             }
         },
         "/v1/stream": {
@@ -75,12 +75,26 @@ def openapi_document(version: str = "0.1.0") -> dict[str, Any]:
                 "responses": {"101": {"description": "switching protocols"}} | _errors(401, 409, 503),
             }
         },
-        "/alexa": {"post": {"summary": "Alexa-style skill endpoint (signed requests)", "responses": {"200": {
-            "description": "Alexa response envelope"}} | _errors(400)}},
-        "/healthz": {"get": {"summary": "Engines loaded, queue depths", "responses": {"200": {
-            "description": "health", "content": _json("Health")}}}},
-        "/metrics": {"get": {"summary": "Prometheus text format", "responses": {"200": {
-            "description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/alexa": {
+            "post": {
+                "summary": "Alexa-style skill endpoint (signed requests)",
+                "responses": {"200": {"description": "Alexa response envelope"}} | _errors(400),
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Engines loaded, queue depths",
+                "responses": {"200": {"description": "health", "content": _json("Health")}},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus text format",
+                "responses": {
+                    "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
     }
     return {
         "openapi": "3.1.0",

@@ -62,7 +62,8 @@ class Health(BaseModel):
     stt_loaded: bool
     stt_note: str
     stt_error: str | None
-    tts_available: bool
+    tts_loaded: bool
+    tts_error: str | None
     in_flight_requests: int
     stt_in_flight: int
     active_streams: int

@@ -4,9 +4,11 @@ Public API:
     Synthesizer(settings).start()/close(), .synthesize(text, sample_rate=, voice=) -> Speech,
     .stream(text, sample_rate=, voice=, chunk_ms=) -> async PCM chunks, .voices()
     to_speech_text(text), save_speech(speech, path), play(speech) -> PlaybackHandle,
-    list_voices(settings) / format_voices(voices) for `b12-skill voices`.
+    list_voices(settings) / format_voices(voices) for `b12-skill voices`,
+    say_once(text, settings, out=, speak=) for `b12-skill say`.
 """
 
+from skill.tts.oneshot import say_once
 from skill.tts.playback import PlaybackHandle, find_output, play
 from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, VoiceInfo, save_speech
@@ -25,6 +27,7 @@ __all__ = [
     "list_voices",
     "play",
     "save_speech",
+    "say_once",
     "split_pieces",
     "to_speech_text",
     "voices_main",

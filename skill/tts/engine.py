@@ -65,49 +65,45 @@ class EngineProcess:
             raise SynthesisError(f"cannot start the speech engine worker: {exc}") from exc
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc))
         try:
-            msg = await asyncio.wait_for(self._read(), START_TIMEOUT_S)
+            msg = await asyncio.wait_for(self._read(self._proc), START_TIMEOUT_S)
         except (WorkerFailed, TimeoutError) as exc:
             await self.stop()
-            raise SynthesisError(
-                f"the speech engine did not start: {exc or 'timed out'}{self._tail()}"
-            ) from exc
+            raise SynthesisError(f"the speech engine did not start: {exc or 'timed out'}{self._tail()}") from exc
         if msg.get("type") != "ready":
             await self.stop()
-            raise SynthesisError(
-                f"the speech engine did not start: {msg.get('error', msg)}{self._tail()}"
-            )
+            raise SynthesisError(f"the speech engine did not start: {msg.get('error', msg)}{self._tail()}")
         self.ready = msg
         return msg
 
     async def request(self, op: str, timeout_s: float, **fields: Any) -> dict[str, Any]:
         """Send one request and return its reply. Raises WorkerFailed (process already stopped)."""
-        if self._proc is None or self._proc.stdin is None or not self.running:
+        proc = self._proc  # stop() may clear self._proc while we wait
+        if proc is None or proc.stdin is None or proc.returncode is not None:
             raise WorkerFailed("the worker is not running")
         self._next_id += 1
         rid = self._next_id
         try:
-            self._proc.stdin.write((json.dumps({"id": rid, "op": op, **fields}) + "\n").encode())
-            await self._proc.stdin.drain()
+            proc.stdin.write((json.dumps({"id": rid, "op": op, **fields}) + "\n").encode())
+            await proc.stdin.drain()
             async with asyncio.timeout(timeout_s):
                 while True:
-                    reply = await self._read()
+                    reply = await self._read(proc)
                     # A reply for an older id belongs to a request whose caller was cancelled.
                     if reply.get("id") == rid:
                         return reply
         except TimeoutError:
             await self.stop()
-            raise WorkerFailed(
-                f"no answer from the engine within {timeout_s:g} s (killed it)"
-            ) from None
+            raise WorkerFailed(f"no answer from the engine within {timeout_s:g} s (killed it)") from None
         except (ConnectionError, WorkerFailed) as exc:
             await self.stop()
             raise WorkerFailed(f"{exc}{self._tail()}") from None
 
-    async def _read(self) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None  # noqa: S101 - internal invariant
-        line = await self._proc.stdout.readline()
+    @staticmethod
+    async def _read(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+        assert proc.stdout is not None  # noqa: S101 - always piped
+        line = await proc.stdout.readline()
         if not line:
-            code = await self._proc.wait()
+            code = await proc.wait()
             raise WorkerFailed(f"the engine worker exited (code {code})")
         try:
             msg: dict[str, Any] = json.loads(line)

@@ -41,9 +41,7 @@ def resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     up, down = dst_rate // g, src_rate // g
     bank, half = _filter_bank(up, down)
     n_out = (len(pcm) * up) // down
-    x = np.concatenate(
-        [np.zeros(half, np.float32), pcm.astype(np.float32), np.zeros(half + 1, np.float32)]
-    )
+    x = np.concatenate([np.zeros(half, np.float32), pcm.astype(np.float32), np.zeros(half + 1, np.float32)])
     windows = sliding_window_view(x, bank.shape[1])  # windows[i] = x[i : i + taps], no copy
     out = np.empty(n_out, np.float32)
     # Output n sits at input position n * down / up. Outputs n, n + up, n + 2 * up ... share a

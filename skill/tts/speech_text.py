@@ -104,12 +104,8 @@ _SPELLED = {
 
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _VITAMIN = re.compile(r"\b([A-Za-z])-?(\d{1,2})\b")
-_DOTTED_RE = re.compile(
-    r"(?<![\w.])(" + "|".join(re.escape(k) for k in _DOTTED) + r")(?=\s*(\S?))", re.IGNORECASE
-)
-_WORDS_RE = re.compile(
-    r"(?<![\w/])(" + "|".join(re.escape(k) for k in _WORDS) + r")(?![\w/])", re.IGNORECASE
-)
+_DOTTED_RE = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in _DOTTED) + r")(?=\s*(\S?))", re.IGNORECASE)
+_WORDS_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in _WORDS) + r")(?![\w/])", re.IGNORECASE)
 _UNIT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(_UNITS) + r")\b", re.IGNORECASE)
 _PER_RE = re.compile(r"\s*/\s*(day|week|month|year|hour|dose|shot|injection)\b", re.IGNORECASE)
 _RANGE_RE = re.compile(r"(\d)\s*[-\u2013]\s*(\d)")
@@ -207,7 +203,7 @@ def speech_pieces(text: str, max_chars: int) -> list[str]:
     pieces = split_pieces(text, max_chars)
     if not pieces:
         return pieces
-    head = split_pieces(pieces[0], min(FIRST_PIECE_CHARS, max_chars))
+    head = _fragments(pieces[0], min(FIRST_PIECE_CHARS, max_chars))
     rest = " ".join(head[1:])
     return [head[0], *([rest] if rest else []), *pieces[1:]]
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import uuid
 import wave
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,17 +41,13 @@ def default_cache_dir() -> Path:
 class Synthesizer:
     """Usage: `async with Synthesizer(settings) as tts: speech = await tts.synthesize("Hi.")`."""
 
-    def __init__(
-        self, settings: TtsSettings | None = None, *, worker_command: Sequence[str] | None = None
-    ) -> None:
+    def __init__(self, settings: TtsSettings | None = None, *, worker_command: Sequence[str] | None = None) -> None:
         self.settings = settings or TtsSettings()
         self._engine = EngineProcess(worker_command)
         self._lock = asyncio.Lock()  # one request at a time on the worker
         self._waiting = 0
         cache_dir = self.settings.cache_dir or default_cache_dir()
-        self._cache = SpeechCache(
-            cache_dir, self.settings.cache_max_mb * 2**20, self.settings.memory_cache_mb * 2**20
-        )
+        self._cache = SpeechCache(cache_dir, self.settings.cache_max_mb * 2**20, self.settings.memory_cache_mb * 2**20)
         self._tmpdir: Path | None = None
         self._voices: list[VoiceInfo] = []
         self._default_voice = ""
@@ -75,11 +71,11 @@ class Synthesizer:
         await self._start_engine()
 
     async def close(self) -> None:
-        async with self._lock:
-            await self._engine.stop()
-        if self._tmpdir is not None:
-            await asyncio.to_thread(shutil.rmtree, self._tmpdir, True)
-            self._tmpdir = None
+        """Stop at once, without waiting for a request in flight: it fails with SynthesisError."""
+        tmpdir, self._tmpdir = self._tmpdir, None
+        await self._engine.stop()
+        if tmpdir is not None:
+            await asyncio.to_thread(shutil.rmtree, tmpdir, True)
 
     @property
     def worker_pid(self) -> int | None:
@@ -111,9 +107,7 @@ class Synthesizer:
                 return found[0].id
         raise InputError(f"unknown voice {name!r}: `b12-skill voices` lists the installed ones")
 
-    async def synthesize(
-        self, text: str, *, sample_rate: int | None = None, voice: str | None = None
-    ) -> Speech:
+    async def synthesize(self, text: str, *, sample_rate: int | None = None, voice: str | None = None) -> Speech:
         """Speak text into a WAV at sample_rate (default: settings, else the engine's 22050 Hz)."""
         speech_text, voice_id, rate = self._prepare(text, voice, sample_rate)
         if len(speech_text) > self.settings.max_chars:
@@ -140,7 +134,7 @@ class Synthesizer:
         sample_rate: int | None = None,
         voice: str | None = None,
         chunk_ms: int = 100,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield 16-bit mono PCM chunks of chunk_ms as soon as each piece of text is spoken.
         Any length of text: only one piece is held at a time (long text is not cached)."""
         speech_text, voice_id, rate = self._prepare(text, voice, sample_rate)
@@ -173,9 +167,7 @@ class Synthesizer:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _prepare(
-        self, text: str, voice: str | None, sample_rate: int | None
-    ) -> tuple[str, str, int]:
+    def _prepare(self, text: str, voice: str | None, sample_rate: int | None) -> tuple[str, str, int]:
         if not isinstance(text, str):
             raise InputError("text to speak must be a string")
         speech_text = to_speech_text(text)
@@ -214,9 +206,7 @@ class Synthesizer:
 
     async def _run_piece(self, text: str, voice_id: str) -> np.ndarray:
         if self._waiting >= self.settings.max_queue:
-            raise OverloadedError(
-                f"{self._waiting} speech requests already waiting; try again shortly"
-            )
+            raise OverloadedError(f"{self._waiting} speech requests already waiting; try again shortly")
         self._waiting += 1
         try:
             async with self._lock:
@@ -226,10 +216,10 @@ class Synthesizer:
 
     async def _run_locked(self, text: str, voice_id: str) -> np.ndarray:
         """One piece on the worker; on death, hang or engine failure: restart and retry once."""
-        if self._tmpdir is None:
-            raise SynthesisError("the synthesizer is not started")
         failure: WorkerFailed | None = None
         for attempt in (1, 2):
+            if self._tmpdir is None:  # not started, or closed while this request waited
+                raise SynthesisError("the synthesizer is not started (or was closed)")
             if not self._engine.running:
                 await self._start_engine()
             path = self._tmpdir / f"{uuid.uuid4().hex}.wav"
@@ -254,9 +244,7 @@ class Synthesizer:
                 log.warning("speech engine failed (attempt %d of 2): %s", attempt, exc)
             finally:
                 await asyncio.to_thread(path.unlink, True)
-        raise SynthesisError(
-            f"speech synthesis failed, also after restarting the engine: {failure}"
-        )
+        raise SynthesisError(f"speech synthesis failed, also after restarting the engine: {failure}")
 
 
 def _read_piece(path: Path, frames: int) -> np.ndarray:

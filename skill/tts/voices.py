@@ -19,9 +19,7 @@ async def list_voices(settings: TtsSettings | None = None) -> list[VoiceInfo]:
 
 def format_voices(voices: list[VoiceInfo], *, english_only: bool = False) -> str:
     """One voice per line: id, languages, name; ids are what `voice = ...` in config.toml takes."""
-    rows = [
-        v for v in voices if not english_only or any(lang.startswith("en") for lang in v.languages)
-    ]
+    rows = [v for v in voices if not english_only or any(lang.startswith("en") for lang in v.languages)]
     width = max((len(v.id) for v in rows), default=0)
     return "\n".join(f"{v.id:<{width}}  {','.join(v.languages):<12} {v.name}" for v in rows)
 

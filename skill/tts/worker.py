@@ -23,10 +23,26 @@ ENGINE_RATE = 22050  # what pyttsx3's espeak driver writes
 FINISH_WAIT_S = 5.0  # how long to wait for finished-utterance after runAndWait returns
 
 
+class _QuickPoll:
+    """Stand-in for the `time` module inside pyttsx3's espeak driver. Its run loop sleeps 10 ms
+    per turn even though synthesis has already finished inside the first turn (espeak calls back
+    synchronously), which put a 10 ms floor under every request; poll every 1 ms instead."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, 0.001))
+
+
 class Worker:
     def __init__(self) -> None:
         import pyttsx3  # imported here so a missing engine becomes a clear error reply
+        from pyttsx3.drivers import espeak as espeak_driver
 
+        if getattr(espeak_driver, "time", None) is time:
+            espeak_driver.time = _QuickPoll()
         self.engine = pyttsx3.init("espeak")
         self.finished = 0
         # runAndWait can return before the file is written (first call after init): the

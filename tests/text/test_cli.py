@@ -15,9 +15,15 @@ from .conftest import REMINDER
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "skill.cli", *args], input=stdin, capture_output=True, timeout=60, cwd=cwd,
+        [sys.executable, "-m", "skill.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
     )
 

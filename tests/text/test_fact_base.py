@@ -14,8 +14,21 @@ from intents.templates import expand
 from skill.app import Skill
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "b12-and-pain.txt"
-HEDGES = ("some practitioners", "suggested", "claimed", "claim", "possibly", "may", "might", "according to the source",
-          "source sees", "idea", "offered", "not an established", "not proven")
+HEDGES = (
+    "some practitioners",
+    "suggested",
+    "claimed",
+    "claim",
+    "possibly",
+    "may",
+    "might",
+    "according to the source",
+    "source sees",
+    "idea",
+    "offered",
+    "not an established",
+    "not proven",
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,5 +118,11 @@ def test_every_slot_in_a_phrasing_is_declared_and_has_values(catalog: Catalog) -
 def test_slot_values_in_answers_exist(kb: KnowledgeBase, catalog: Catalog) -> None:
     for intent, spec in kb.answers.items():
         for slot, variants in spec.by_slot.items():
-            values = set(catalog.slots.get(slot, {})) or {"cause", "pain_type", "onset", "associated_symptoms", "severity"}
+            values = set(catalog.slots.get(slot, {})) or {
+                "cause",
+                "pain_type",
+                "onset",
+                "associated_symptoms",
+                "severity",
+            }
             assert set(variants) <= values, (intent, slot, set(variants) - values)

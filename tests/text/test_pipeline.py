@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from handlers import Conversation
 from intents import IntentMatch, NotRecognized
@@ -34,7 +34,9 @@ SAMPLES = [
     AudioChunk(session="s", pcm=b"\x10\x00"),
     AudioEnd(session="s"),
     Transcript(session="s", text="tell me more", final=False, confidence=0.4, in_domain=False),
-    Understood(session="s", result=IntentMatch(intent="compare", slots={"side": "injection"}, confidence=0.9, text="x")),
+    Understood(
+        session="s", result=IntentMatch(intent="compare", slots={"side": "injection"}, confidence=0.9, text="x")
+    ),
     Understood(session="s", result=NotRecognized(text="zzz", best_guess="help", confidence=0.2), transcript="zzz"),
     Answer(session="s", text="Yes.", intent="can_b12_cause_aches", confidence=1.0, facts=("conclusion.yes",)),
     Failed(session="s", code="bad_input", message="nope"),
@@ -47,7 +49,7 @@ def test_every_event_round_trips_through_json(event: Event) -> None:
 
 
 def test_events_are_immutable() -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         SAMPLES[0].text = "changed"  # type: ignore[misc]
 
 

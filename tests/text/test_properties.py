@@ -13,8 +13,33 @@ from skill.events import Answer
 from .conftest import REMINDER
 
 WORDS = st.sampled_from(
-    ["b12", "b twelve", "shots", "ache", "chest", "pain", "why", "um", "vitamin", "d", "iron", "tell", "me", "more",
-     "how", "long", "deficiency", "dose", "🙂", "ñ", "\u200b", "\x00", "?", "12", "zzz"]
+    [
+        "b12",
+        "b twelve",
+        "shots",
+        "ache",
+        "chest",
+        "pain",
+        "why",
+        "um",
+        "vitamin",
+        "d",
+        "iron",
+        "tell",
+        "me",
+        "more",
+        "how",
+        "long",
+        "deficiency",
+        "dose",
+        "🙂",
+        "ñ",
+        "\u200b",
+        "\x00",
+        "?",
+        "12",
+        "zzz",
+    ]
 )
 
 

@@ -60,9 +60,16 @@ def test_speech_to_text_noise_is_tolerated(skill: Skill, text: str, intent: str)
 
 @pytest.mark.parametrize(
     "text",
-    ["how much vitamin d should i take", "does b6 cause tingling", "can iron pills make my joints ache",
-     "do statins cause muscle cramps", "is ibuprofen ok with b12 shots", "what foods have b12",
-     "will it rain tomorrow", "magnesium for cramps"],
+    [
+        "how much vitamin d should i take",
+        "does b6 cause tingling",
+        "can iron pills make my joints ache",
+        "do statins cause muscle cramps",
+        "is ibuprofen ok with b12 shots",
+        "what foods have b12",
+        "will it rain tomorrow",
+        "magnesium for cramps",
+    ],
 )
 def test_near_misses_are_refused(skill: Skill, text: str) -> None:
     result = skill.matcher.understand(text)

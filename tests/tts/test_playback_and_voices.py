@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from tts_helpers import within
 
 from skill.errors import OutputError
-from skill.tts import Synthesizer, find_output, format_voices, list_voices, play
+from skill.tts import Synthesizer, TtsSettings, find_output, format_voices, list_voices, play, say_once
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("error")]
 
@@ -45,3 +46,11 @@ async def test_voices_listing_for_the_cli() -> None:
     assert len(voices) > 10 and any(v.id == "gmw/en-us" for v in voices)
     text = format_voices(voices, english_only=True)
     assert "gmw/en-us" in text and "gmw/af" not in text
+
+
+async def test_say_once_writes_the_file(tmp_path: Path) -> None:
+    settings = TtsSettings(cache_dir=tmp_path / "cache")
+    speech = await within(say_once("Please check with your doctor.", settings, out=tmp_path / "out.wav"))
+    assert (tmp_path / "out.wav").read_bytes() == speech.wav  # noqa: ASYNC240 - a test, tmpfs
+    with pytest.raises(OutputError):
+        await within(say_once("Hello.", settings, out=tmp_path / "missing" / "out.wav"))

@@ -17,10 +17,7 @@ from skill.tts.speech_text import to_speech_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("error")]
 
-ANSWER = (
-    "Yes. Low B12 can cause nerve pain, and B12 shots can cause short-lived aches. "
-    "Please check with your doctor."
-)
+ANSWER = "Yes. Low B12 can cause nerve pain, and B12 shots can cause short-lived aches. Please check with your doctor."
 # Negative control: other speech must not decode as the answer, or the test would prove nothing.
 OTHER = "Vitamin D does not help a headache. Drink some water and rest."
 
@@ -72,9 +69,7 @@ def word_error_rate(ref: list[str], hyp: list[str]) -> float:
     return float(d[-1]) / len(ref)
 
 
-async def test_answer_round_trips_through_speech_recognition(
-    tts: Synthesizer, tmp_path: Path
-) -> None:
+async def test_answer_round_trips_through_speech_recognition(tts: Synthesizer, tmp_path: Path) -> None:
     speech = await within(tts.synthesize(ANSWER, sample_rate=16000))
     assert speech.sample_rate == 16000
     heard = decode(build_decoder(tmp_path), speech.pcm).split()

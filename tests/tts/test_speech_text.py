@@ -43,16 +43,12 @@ def test_nothing_to_say(text: str) -> None:
 
 
 def test_lines_and_glued_sentences_get_pauses() -> None:
-    assert (
-        to_speech_text("- rest\n- drink water\nsee a doctor") == "rest. drink water. see a doctor."
-    )
+    assert to_speech_text("- rest\n- drink water\nsee a doctor") == "rest. drink water. see a doctor."
     assert to_speech_text("It aches.Please ask.") == "It aches. Please ask."
 
 
 def test_100_kb_is_rendered_fast_and_split_without_loss() -> None:
-    text = ("Low B12 can cause nerve pain, e.g. tingling. " * 2500)[
-        :100_000
-    ] + " Please see your doctor."
+    text = ("Low B12 can cause nerve pain, e.g. tingling. " * 2500)[:100_000] + " Please see your doctor."
     started = time.perf_counter()
     speech = to_speech_text(text)
     pieces = split_pieces(speech, 600)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tts_helpers import within
 
-from skill.errors import InputError, OutputError, SynthesisError
+from skill.errors import InputError, OutputError, OverloadedError, SynthesisError
 from skill.tts import Synthesizer, TtsSettings, save_speech
 from skill.tts.speech import Speech
 
@@ -60,9 +60,7 @@ async def test_empty_text_is_input_error(tts: Synthesizer, text: str) -> None:
 
 async def test_emoji_and_control_chars_say_the_clean_text(tts: Synthesizer) -> None:
     clean = await within(tts.synthesize("Yes, it can ache."))
-    messy = await within(
-        tts.synthesize("Yes\x07, \U0001f489it can\u200d ache. \U0001f642\U0001f3fd")
-    )
+    messy = await within(tts.synthesize("Yes\x07, \U0001f489it can\u200d ache. \U0001f642\U0001f3fd"))
     assert messy.cached and messy.wav == clean.wav  # same speech text, so the same audio
 
 
@@ -146,16 +144,12 @@ async def test_worker_that_keeps_dying_fails_clearly(tmp_path: Path) -> None:
         assert tts.worker_starts == 2  # restarted once, then gave up
 
 
-async def test_twenty_requests_at_once_each_get_their_own_audio(
-    tmp_path: Path, tts: Synthesizer
-) -> None:
+async def test_twenty_requests_at_once_each_get_their_own_audio(tmp_path: Path, tts: Synthesizer) -> None:
     texts = [" ".join(["apple"] * (i + 1)) + "." for i in range(20)]
     reference = [await within(tts.synthesize(t)) for t in texts]
     no_cache = TtsSettings(cache_dir=tmp_path / "other", cache_max_mb=0, memory_cache_mb=0)
     async with Synthesizer(no_cache) as fresh:
-        results: list[Speech] = await within(
-            asyncio.gather(*(fresh.synthesize(t) for t in texts)), 20
-        )
+        results: list[Speech] = await within(asyncio.gather(*(fresh.synthesize(t) for t in texts)), 20)
     durations = [s.duration for s in results]
     assert durations == sorted(durations) and len(set(durations)) == 20  # longer text, longer audio
     for got, want in zip(results, reference, strict=True):
@@ -174,3 +168,40 @@ async def test_cache_hit_is_fast_and_identical(settings: TtsSettings, tts: Synth
         from_disk = await within(other.synthesize(ANSWER, sample_rate=16000))
         assert time.perf_counter() - started < 0.05
     assert from_disk.cached and from_disk.wav == first.wav
+
+
+async def test_cancelled_request_never_leaks_its_audio_into_the_next(tts: Synthesizer) -> None:
+    pid = tts.worker_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    abandoned = asyncio.create_task(tts.synthesize(" ".join(["long"] * 60) + "."))
+    await asyncio.sleep(0.2)
+    abandoned.cancel()  # barge-in: the caller gives up while the worker holds the request
+    os.kill(pid, signal.SIGCONT)
+    short = await within(tts.synthesize("Hi."))
+    assert short.duration < 1.5 and tts.worker_pid == pid  # its own audio, same worker
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+
+
+async def test_too_many_waiting_is_overloaded(tmp_path: Path) -> None:
+    settings = TtsSettings(cache_dir=tmp_path, max_queue=2, cache_max_mb=0, memory_cache_mb=0)
+    async with Synthesizer(settings) as tts:
+        results = await within(
+            asyncio.gather(*(tts.synthesize(f"Number {i}.") for i in range(6)), return_exceptions=True)
+        )
+    assert any(isinstance(r, OverloadedError) for r in results)
+    assert any(isinstance(r, Speech) for r in results)
+
+
+async def test_close_does_not_wait_for_a_hung_request(tmp_path: Path) -> None:
+    tts = Synthesizer(TtsSettings(cache_dir=tmp_path, timeout_s=30))
+    await within(tts.start())
+    pid = tts.worker_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    pending = asyncio.create_task(tts.synthesize("Hello."))
+    await asyncio.sleep(0.2)
+    await within(tts.close(), 2)
+    with pytest.raises(SynthesisError, match="closed"):
+        await within(pending, 2)

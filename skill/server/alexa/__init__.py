@@ -1,0 +1,1 @@
+"""The Alexa-style skill endpoint: request verification, dispatch, and the interaction model."""

@@ -1,0 +1,227 @@
+"""GET /v1/stream: a WebSocket carrying live audio in and the skill's events out.
+
+Client -> server
+  binary frames                 PCM audio, 16 kHz mono int16 unless a "start" message said otherwise
+  {"type": "start", "rate": 16000, "width": 2, "channels": 1, "speak": true}   (all optional)
+  {"type": "end"}               the utterance is over: recognize and answer it
+  {"type": "cancel"}            drop the utterance in progress
+  {"type": "ask", "text": "..."}  a typed question on the same session
+Server -> client (JSON text frames, `type` first)
+  ready {session, rate, width, channels}, partial {text}, transcript {text, confidence},
+  answer {...the Answer model...}, error {code, message},
+  audio-start {rate, width, channels, bytes} then binary frames of int16 PCM, then audio-end.
+Every utterance and question on one connection shares its session, so follow-ups work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from skill.app import Skill
+from skill.audio.pcm import PcmFormat, decode_raw, pcm_seconds
+from skill.errors import AudioError, SkillError
+from skill.events import Answer, AudioChunk, AudioEnd, Event, Failed, Transcript
+
+from . import keys
+from .audio_in import validation_message
+from .metrics import Metrics
+from .schemas import session_id
+from .settings import ServerSettings
+from .speaking import speak
+
+log = logging.getLogger(__name__)
+AUDIO_FRAME_BYTES = 16384
+
+
+class StartMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = "start"
+    rate: int = Field(default=16000, ge=8000, le=48000)
+    width: int = Field(default=2, ge=1, le=4)
+    channels: int = Field(default=1, ge=1, le=8)
+    speak: bool | None = None
+    speak_rate: int | None = Field(default=None, ge=8000, le=48000)
+
+
+async def stream_route(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[keys.SETTINGS].server
+    session = session_id(request.query.get("session") or request.query.get("device"))
+    slots = app[keys.STREAMS]
+    with slots.hold(session):  # refused with a JSON 503/409 before the upgrade when full or busy
+        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_body_bytes)
+        await ws.prepare(request)
+        slots.sockets.add(ws)
+        metrics = app[keys.METRICS]
+        metrics.active_streams += 1
+        conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session)
+        try:
+            await conversation.run(speak_default=request.query.get("speak", "1") not in ("0", "false", "no"))
+        finally:
+            metrics.active_streams -= 1
+            slots.sockets.discard(ws)
+            await conversation.abort()  # a client gone mid-utterance must not keep its decoder
+            if not ws.closed:
+                await ws.close()
+    return ws
+
+
+class StreamConversation:
+    def __init__(
+        self, ws: web.WebSocketResponse, skill: Skill, metrics: Metrics, settings: ServerSettings, session: str
+    ) -> None:
+        self.ws, self.skill, self.metrics, self.settings, self.session = ws, skill, metrics, settings, session
+        self.fmt = PcmFormat()
+        self.speak_on = True
+        self.speak_rate: int | None = None
+        self._leftover = b""  # a frame split across two messages
+        self._seconds = 0.0
+        self._open = False  # an utterance is in progress in the recognizer
+        self._discarding = False  # over the length limit: drop audio until "end"
+
+    async def run(self, speak_default: bool) -> None:
+        self.speak_on = speak_default
+        await self.send({"type": "ready", "session": self.session, "rate": 16000, "width": 2, "channels": 1})
+        while True:
+            try:
+                msg = await asyncio.wait_for(self.ws.receive(), self.settings.idle_timeout_s)
+            except TimeoutError:
+                await self.error("timeout", f"no message for {self.settings.idle_timeout_s:g} s; closing")
+                return
+            if msg.type == WSMsgType.BINARY:
+                await self.audio(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                await self.command(msg.data)
+            else:  # CLOSE, CLOSING, CLOSED, ERROR (e.g. a frame over max_msg_size)
+                if msg.type == WSMsgType.ERROR:
+                    log.info("websocket %s ended: %s", self.session, self.ws.exception())
+                return
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            await self.ws.send_str(json.dumps(message))
+
+    async def error(self, code: str, message: str) -> None:
+        self.metrics.error("ws", code)
+        await self.send({"type": "error", "code": code, "message": message})
+
+    async def command(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.error(
+                "bad_message", 'text frames must be JSON objects such as {"type": "end"}; send audio as binary frames'
+            )
+            return
+        kind = message["type"]
+        if kind == "start":
+            await self.start(message)
+        elif kind == "end":
+            await self.end()
+        elif kind == "cancel":
+            await self.abort()
+        elif kind == "ask" and isinstance(message.get("text"), str):
+            with self.metrics.timed("answer"):
+                await self.deliver(await self.skill.ask(message["text"], self.session))
+        else:
+            await self.error("bad_message", f"unknown message type {kind!r} (or a missing field)")
+
+    async def start(self, message: dict[str, Any]) -> None:
+        try:
+            start = StartMessage.model_validate(message)
+        except ValidationError as exc:
+            await self.error("bad_message", f"bad start message: {validation_message(exc)}")
+            return
+        await self.abort()  # a new start begins a new utterance
+        self.fmt = PcmFormat(sample_rate=start.rate, sample_width=start.width, channels=start.channels)  # type: ignore[arg-type]
+        if start.speak is not None:
+            self.speak_on = start.speak
+        self.speak_rate = start.speak_rate
+
+    async def audio(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        data = self._leftover + data
+        usable = len(data) - len(data) % self.fmt.frame_bytes
+        self._leftover = data[usable:]
+        if not usable:
+            return
+        try:
+            pcm = decode_raw(data[:usable], self.fmt)  # small chunks: cheap enough for the loop
+        except AudioError as exc:
+            await self.error(exc.code, exc.message)
+            return
+        self._seconds += pcm_seconds(pcm)
+        if self._seconds > self.settings.max_audio_s:
+            await self.abort()
+            self._discarding = True
+            await self.error("bad_audio", f"utterance longer than {self.settings.max_audio_s:g} s; it was dropped")
+            return
+        self._open = True
+        with self.metrics.timed("recognize-chunk"):
+            await self.relay(AudioChunk(session=self.session, pcm=pcm))
+
+    async def end(self) -> None:
+        if self._discarding:
+            self._reset()
+            return
+        self._open = False
+        with self.metrics.timed("recognize+answer"):
+            await self.relay(AudioEnd(session=self.session))
+        self._reset()
+
+    async def relay(self, event: Event) -> None:
+        async for out in self.skill.pipeline.run(event):
+            if isinstance(out, Transcript) and not out.final:
+                await self.send({"type": "partial", "text": out.text})
+            elif isinstance(out, Answer | Failed):
+                if isinstance(out, Failed):
+                    self._reset()  # the recognizer dropped its stream; the next audio starts afresh
+                await self.deliver(out)
+
+    async def deliver(self, result: Answer | Failed) -> None:
+        if isinstance(result, Failed):
+            await self.error(result.code, result.message)
+            return
+        if result.transcript is not None:
+            await self.send({"type": "transcript", "text": result.transcript})
+        await self.send(result.model_dump(mode="json"))
+        if self.speak_on:
+            await self.send_speech(result.text)
+
+    async def send_speech(self, text: str) -> None:
+        try:
+            spoken = await speak(self.skill, self.metrics, text, self.speak_rate)
+        except SkillError as exc:
+            await self.error(exc.code, exc.message)
+            return
+        pcm = spoken.pcm
+        await self.send(
+            {"type": "audio-start", "rate": spoken.sample_rate, "width": 2, "channels": 1, "bytes": len(pcm)}
+        )
+        for i in range(0, len(pcm), AUDIO_FRAME_BYTES):
+            if self.ws.closed:
+                return
+            await self.ws.send_bytes(pcm[i : i + AUDIO_FRAME_BYTES])
+        await self.send({"type": "audio-end"})
+
+    async def abort(self) -> None:
+        """Drop the utterance in progress (client cancelled, restarted, or went away)."""
+        if self._open:
+            await self.skill.recognizer.cancel(self.session)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._open = False
+        self._discarding = False
+        self._leftover = b""
+        self._seconds = 0.0

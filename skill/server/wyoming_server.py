@@ -1,0 +1,361 @@
+"""The Wyoming front door (Home Assistant's protocol, via the `wyoming` package).
+
+One connection per request, as Home Assistant does it:
+  describe                                   -> info (asr, tts, handle), answered at once
+  transcribe, audio-start, audio-chunk*, audio-stop -> transcript
+  synthesize                                 -> audio-start, audio-chunk*, audio-stop
+  transcript (text to handle)                -> handled, or not-handled (context.conversation_id -> session)
+Malformed input (a header that is not JSON, a payload shorter than announced, a silent peer)
+gets an `error` event and the connection is closed; other connections carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import warnings
+from typing import Any
+
+# wyoming.audio imports the stdlib audioop, deprecated on Python 3.11-3.12 (the package falls back
+# to its own copy on 3.13); the warning is theirs, not ours.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from wyoming.asr import Transcript as WyTranscript
+    from wyoming.audio import AudioChunk as WyAudioChunk
+    from wyoming.audio import AudioStart, AudioStop
+    from wyoming.error import Error
+    from wyoming.event import Event, async_write_event
+    from wyoming.handle import Handled, NotHandled
+    from wyoming.info import (
+        AsrModel,
+        AsrProgram,
+        Attribution,
+        Describe,
+        HandleModel,
+        HandleProgram,
+        Info,
+        TtsProgram,
+        TtsVoice,
+    )
+    from wyoming.ping import Ping, Pong
+    from wyoming.server import AsyncEventHandler, AsyncTcpServer
+    from wyoming.tts import Synthesize
+
+from intents.safety import OUT_OF_SCOPE
+from skill.app import Skill
+from skill.audio.pcm import PcmFormat, decode_raw
+from skill.errors import AudioError, SkillError
+from skill.events import AudioChunk, AudioEnd, Failed, Transcript
+from skill.pipeline import Pipeline
+
+from .metrics import Metrics
+from .schemas import session_id
+from .settings import ServerSettings
+from .speaking import speak
+
+log = logging.getLogger(__name__)
+LANGUAGES = ["en", "en-US"]
+CHUNK_SAMPLES = 1024
+VERSION = "0.1.0"
+
+
+class ProtocolError(Exception):
+    """The peer broke the wire format; we say so in an error event and hang up."""
+
+
+def build_info(skill: Skill) -> Event:
+    """Built once per server: `describe` must be answered well within Home Assistant's 1 s."""
+    attribution = Attribution(name="b12-skill", url="https://example.invalid/b12-skill")
+    return Info(
+        asr=[
+            AsrProgram(
+                name="b12-skill-stt",
+                attribution=attribution,
+                installed=True,
+                version=VERSION,
+                description="Offline speech recognition tuned to questions about vitamin B12 and aches",
+                models=[
+                    AsrModel(
+                        name="b12-domain",
+                        attribution=attribution,
+                        installed=True,
+                        version=VERSION,
+                        description="domain language model",
+                        languages=LANGUAGES,
+                    )
+                ],
+            )
+        ],
+        tts=[
+            TtsProgram(
+                name="b12-skill-tts",
+                attribution=attribution,
+                installed=True,
+                version=VERSION,
+                description="espeak-ng voice",
+                voices=[
+                    TtsVoice(
+                        name="en-us",
+                        attribution=attribution,
+                        installed=True,
+                        version=None,
+                        description="English (US)",
+                        languages=LANGUAGES,
+                    )
+                ],
+            )
+        ],
+        handle=[
+            HandleProgram(
+                name="b12-skill",
+                attribution=attribution,
+                installed=True,
+                version=VERSION,
+                description="Answers questions about vitamin B12 and aches, with a consult-a-doctor reminder",
+                models=[
+                    HandleModel(
+                        name="b12-skill",
+                        attribution=attribution,
+                        installed=True,
+                        version=VERSION,
+                        description="B12 and aches",
+                        languages=LANGUAGES,
+                    )
+                ],
+            )
+        ],
+    ).event()
+
+
+async def read_event(reader: asyncio.StreamReader, settings: ServerSettings) -> Event | None:
+    """Like wyoming.event.async_read_event, but bad input is an error (not a silent end of stream)
+    and a peer that stops mid-event times out."""
+    try:
+        line = await asyncio.wait_for(reader.readline(), settings.idle_timeout_s)
+    except TimeoutError:
+        raise ProtocolError(f"no event for {settings.idle_timeout_s:g} s") from None
+    except ValueError:  # over the reader's line limit
+        raise ProtocolError("event header line is too long") from None
+    if not line:
+        return None
+    try:
+        header = json.loads(line)
+    except ValueError:
+        raise ProtocolError("event header is not JSON") from None
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
+        raise ProtocolError("event header must be a JSON object with a string 'type'")
+    data = header.get("data") or {}
+    if not isinstance(data, dict):
+        raise ProtocolError("event 'data' must be a JSON object")
+    extra = await _read_exactly(reader, header, "data_length", settings)
+    if extra:
+        try:
+            more = json.loads(extra)
+        except ValueError:
+            raise ProtocolError("event data is not JSON") from None
+        if not isinstance(more, dict):
+            raise ProtocolError("event data must be a JSON object")
+        data.update(more)
+    payload = await _read_exactly(reader, header, "payload_length", settings)
+    return Event(type=header["type"], data=data, payload=payload or None)
+
+
+async def _read_exactly(
+    reader: asyncio.StreamReader, header: dict[str, Any], field: str, settings: ServerSettings
+) -> bytes:
+    length = header.get(field)
+    if length is None or length == 0:
+        return b""
+    if not isinstance(length, int) or length < 0 or length > settings.max_body_bytes:
+        raise ProtocolError(f"{field} must be an integer between 0 and {settings.max_body_bytes}")
+    try:
+        return await asyncio.wait_for(reader.readexactly(length), settings.read_timeout_s)
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError(f"{field} announced {length} bytes but only {len(exc.partial)} arrived") from None
+    except TimeoutError:
+        raise ProtocolError(
+            f"{field} announced {length} bytes; they did not arrive within {settings.read_timeout_s:g} s"
+        ) from None
+
+
+class SkillEventHandler(AsyncEventHandler):
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        skill: Skill,
+        settings: ServerSettings,
+        metrics: Metrics,
+        info: Event,
+    ) -> None:
+        super().__init__(reader, writer)
+        self.skill, self.settings, self.metrics, self.info = skill, settings, metrics, info
+        # Speech-to-text only: the recognizer stage alone, so transcribing leaves conversations untouched.
+        self._hearing = Pipeline([skill.recognizer])
+        self._asr_session: str | None = None
+        self._language: str | None = None
+        self._seconds = 0.0
+
+    async def run(self) -> None:
+        self.metrics.wyoming_connections += 1
+        try:
+            while True:
+                try:
+                    event = await read_event(self.reader, self.settings)
+                except ProtocolError as exc:
+                    await self._error("bad_event", str(exc))
+                    break
+                if event is None or not await self.handle_event(event):
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the peer hung up; nothing to tell it
+        finally:
+            self.metrics.wyoming_connections -= 1
+            await self.disconnect()
+            self.writer.close()
+
+    async def handle_event(self, event: Event) -> bool:
+        self.metrics.request("wyoming", event.type, 0)
+        try:
+            return await self._dispatch(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            await self._error("bad_event", f"malformed {event.type} event: {exc}")
+            return False
+        except SkillError as exc:
+            await self._error(exc.code, exc.message)
+            return True
+
+    async def _dispatch(self, event: Event) -> bool:
+        if Describe.is_type(event.type):
+            await self.write_event(self.info)
+        elif Ping.is_type(event.type):
+            await self.write_event(Pong(text=event.data.get("text")).event())
+        elif event.type == "transcribe":
+            await self._begin_asr(event.data.get("language"))
+        elif AudioStart.is_type(event.type):
+            if self._asr_session is None:
+                await self._begin_asr(None)  # audio with no transcribe first: still transcribe it
+        elif WyAudioChunk.is_type(event.type):
+            await self._audio(WyAudioChunk.from_event(event))
+        elif AudioStop.is_type(event.type):
+            await self._finish_asr()
+        elif Synthesize.is_type(event.type):
+            await self._synthesize(Synthesize.from_event(event))
+        elif WyTranscript.is_type(event.type):
+            await self._handle(WyTranscript.from_event(event))
+        # Anything else is dropped, as the protocol asks of servers.
+        return True
+
+    async def _begin_asr(self, language: str | None) -> None:
+        await self._cancel_asr()
+        self._asr_session = session_id(None, prefix="wyoming-asr:")
+        self._language = language
+        self._seconds = 0.0
+
+    async def _audio(self, chunk: WyAudioChunk) -> None:
+        if self._asr_session is None:
+            await self._begin_asr(None)
+        assert self._asr_session is not None  # set just above; for the type checker
+        try:
+            fmt = PcmFormat(sample_rate=chunk.rate, sample_width=chunk.width, channels=chunk.channels)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise AudioError(f"unsupported audio format: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
+        pcm = decode_raw(chunk.audio[: len(chunk.audio) - len(chunk.audio) % fmt.frame_bytes], fmt)
+        self._seconds += len(pcm) / 32000
+        if self._seconds > self.settings.max_audio_s:
+            await self._cancel_asr()
+            raise AudioError(f"audio is longer than {self.settings.max_audio_s:g} s")
+        with self.metrics.timed("recognize-chunk"):
+            async for out in self._hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
+                if isinstance(out, Failed):
+                    self._asr_session = None
+                    raise _as_error(out)
+
+    async def _finish_asr(self) -> None:
+        if self._asr_session is None:
+            raise AudioError("audio-stop came before any audio")
+        session, self._asr_session = self._asr_session, None
+        with self.metrics.timed("recognize-end"):
+            async for out in self._hearing.run(AudioEnd(session=session)):
+                if isinstance(out, Failed):
+                    raise _as_error(out)
+                if isinstance(out, Transcript) and out.final:
+                    await self.write_event(WyTranscript(text=out.text, language=self._language).event())
+
+    async def _synthesize(self, request: Synthesize) -> None:
+        if len(request.text) > self.settings.max_speech_chars:
+            raise AudioError(f"text is {len(request.text)} characters; the limit is {self.settings.max_speech_chars}")
+        spoken = await speak(self.skill, self.metrics, request.text)
+        pcm, rate = spoken.pcm, spoken.sample_rate
+        await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+        step = CHUNK_SAMPLES * 2
+        for i in range(0, len(pcm), step):
+            await self.write_event(WyAudioChunk(rate=rate, width=2, channels=1, audio=pcm[i : i + step]).event())
+        await self.write_event(AudioStop().event())
+
+    async def _handle(self, transcript: WyTranscript) -> None:
+        context = transcript.context or {}
+        conversation = context.get("conversation_id") or context.get("device_id") or context.get("satellite_id")
+        session = session_id(str(conversation) if conversation else None, prefix="wyoming:")
+        with self.metrics.timed("answer"):
+            result = await self.skill.ask(transcript.text, session)
+        reply_context = {**context, "conversation_id": session.removeprefix("wyoming:")}
+        if isinstance(result, Failed):
+            await self.write_event(NotHandled(text=result.message, context=reply_context).event())
+        elif result.intent in (None, OUT_OF_SCOPE):  # not ours to answer: the text says so, HA may fall back
+            await self.write_event(NotHandled(text=result.text, context=reply_context).event())
+        else:
+            await self.write_event(Handled(text=result.text, context=reply_context).event())
+
+    async def _error(self, code: str, text: str) -> None:
+        self.metrics.error("wyoming", code)
+        try:
+            await async_write_event(Error(text=text, code=code).event(), self.writer)
+        except ConnectionError:
+            pass
+
+    async def _cancel_asr(self) -> None:
+        if self._asr_session is not None:
+            await self.skill.recognizer.cancel(self._asr_session)
+            self._asr_session = None
+
+    async def disconnect(self) -> None:
+        await self._cancel_asr()  # a peer gone mid-utterance must not keep its decoder
+
+
+def _as_error(failed: Failed) -> SkillError:
+    exc = SkillError(failed.message)
+    exc.code = failed.code
+    return exc
+
+
+class WyomingServer(AsyncTcpServer):
+    """The package's TCP server, plus the bound port (for port 0) and a stop that waits."""
+
+    @property
+    def bound_port(self) -> int:
+        server = self._server
+        if not isinstance(server, asyncio.Server):
+            raise RuntimeError("the Wyoming server is not started")
+        return int(server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        tasks = list(self._handlers)
+        await super().stop()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+async def start_wyoming(skill: Skill, settings: ServerSettings, metrics: Metrics) -> WyomingServer:
+    info = build_info(skill)
+    server = WyomingServer(settings.effective_wyoming_host(), settings.wyoming_port)
+
+    def factory(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> SkillEventHandler:
+        return SkillEventHandler(reader, writer, skill=skill, settings=settings, metrics=metrics, info=info)
+
+    await server.start(factory)
+    return server

@@ -1,0 +1,144 @@
+"""Shared helpers for the server tests: settings, real test audio, a stand-in voice, a local Alexa PKI."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import shutil
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from skill.config import Settings
+from skill.server.settings import ServerSettings
+
+QUESTION = "do b twelve shots make you sore"
+T = 10.0
+
+
+def heard(transcript: str | None) -> bool:
+    """The recognizer dithers (random), so the same audio decodes slightly differently run to run
+    ("b twelve" / "b will", "shots you sore", and the first decode after loading is often worse:
+    "do b twelve shot use are"): ask for the key words, not the exact sentence."""
+    return (
+        transcript is not None and "shot" in transcript and ("twelve" in transcript or "sore" in transcript)
+    )  # default per-await timeout in tests (the recognizer runs for real)
+
+
+def settings(**server: Any) -> Settings:
+    base: dict[str, Any] = {"port": 0, "wyoming_port": 0, "rate_per_minute": 100000, "rate_burst": 100000}
+    return Settings(server=ServerSettings(**(base | server)))
+
+
+def espeak_wav(text: str, out: Path, pad_s: float = 0.5) -> bytes:
+    """Real speech from espeak-ng, padded with silence (as a microphone would hear it)."""
+    if shutil.which("espeak-ng") is None:
+        import pytest
+
+        pytest.skip("espeak-ng is not installed")
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(out), text], check=True, timeout=30)
+    with wave.open(str(out), "rb") as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    pad = b"\0\0" * int(rate * pad_s)
+    return make_wav(pad + frames + pad, rate)
+
+
+def make_wav(pcm: bytes, rate: int, channels: int = 1, width: int = 2) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return buf.getvalue()
+
+
+def wav_pcm(data: bytes) -> tuple[bytes, int]:
+    with wave.open(io.BytesIO(data), "rb") as w:
+        return w.readframes(w.getnframes()), w.getframerate()
+
+
+# --- a local stand-in for Amazon's certificate chain -------------------------------------------
+
+
+@dataclass
+class Pki:
+    root: x509.Certificate
+    chain_pem: bytes  # leaf + intermediate, as served at the SignatureCertChainUrl
+    leaf_key: rsa.RSAPrivateKey
+
+    def sign(self, body: bytes, sha1: bool = False) -> str:
+        digest = hashes.SHA1() if sha1 else hashes.SHA256()
+        return base64.b64encode(self.leaf_key.sign(body, padding.PKCS1v15(), digest)).decode()
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(
+    subject: str,
+    key: rsa.RSAPrivateKey,
+    issuer: str,
+    issuer_key: rsa.RSAPrivateKey,
+    *,
+    ca: bool,
+    san: str | None = None,
+    not_after: dt.datetime | None = None,
+    issuer_pub: Any = None,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=2))
+        .not_valid_after(not_after or now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_pub or issuer_key.public_key()), critical=False
+        )
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+    else:
+        builder = builder.add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(san or "echo-api.amazon.com")]), critical=False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def make_pki(san: str = "echo-api.amazon.com", expired: bool = False) -> Pki:
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    mid_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = _cert("Test Root", root_key, "Test Root", root_key, ca=True)
+    mid = _cert("Test Intermediate", mid_key, "Test Root", root_key, ca=True)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    leaf = _cert(
+        "echo-api.amazon.com",
+        leaf_key,
+        "Test Intermediate",
+        mid_key,
+        ca=False,
+        san=san,
+        not_after=past if expired else None,
+    )
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, mid))
+    return Pki(root=root, chain_pem=pem, leaf_key=leaf_key)

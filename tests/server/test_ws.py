@@ -1,0 +1,171 @@
+"""GET /v1/stream: real WebSockets, real speech, the real recognizer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from server_support import T, heard, settings, wav_pcm
+
+from skill.app import Skill
+from skill.audio.pcm import decode_wav
+from skill.server.run import Running, start_servers
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+CHUNK = 3200  # 100 ms of 16 kHz int16
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def pcm16k(question_wav: bytes) -> bytes:
+    return decode_wav(question_wav)
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | bytes:
+    msg = await asyncio.wait_for(ws.receive(), T)
+    if msg.type == aiohttp.WSMsgType.TEXT:
+        return json.loads(msg.data)
+    if msg.type == aiohttp.WSMsgType.BINARY:
+        return bytes(msg.data)
+    raise AssertionError(f"unexpected {msg.type}")
+
+
+async def until(ws: aiohttp.ClientWebSocketResponse, kind: str) -> tuple[dict[str, Any], list[Any]]:
+    """Messages up to and including the first of `kind` (which is returned separately)."""
+    seen: list[Any] = []
+    while True:
+        msg = await receive(ws)
+        seen.append(msg)
+        if isinstance(msg, dict) and msg["type"] == kind:
+            return msg, seen
+
+
+async def send_audio(ws: aiohttp.ClientWebSocketResponse, pcm: bytes, step: int = CHUNK) -> None:
+    for i in range(0, len(pcm), step):
+        await asyncio.wait_for(ws.send_bytes(pcm[i : i + step]), T)
+
+
+async def test_spoken_question_then_follow_up_on_one_connection(
+    http: aiohttp.ClientSession, base: str, pcm16k: bytes, skill: Skill
+) -> None:
+    async with http.ws_connect(f"{base}/v1/stream?session=hall-speaker") as ws:
+        ready = await receive(ws)
+        assert isinstance(ready, dict) and ready == {
+            "type": "ready",
+            "session": "hall-speaker",
+            "rate": 16000,
+            "width": 2,
+            "channels": 1,
+        }
+        await send_audio(ws, pcm16k)
+        await ws.send_json({"type": "end"})
+        answer, seen = await until(ws, "answer")
+        kinds = [m["type"] for m in seen if isinstance(m, dict)]
+        assert "partial" in kinds and kinds[-2:] == ["transcript", "answer"]
+        assert heard(answer["transcript"]) and answer["session"] == "hall-speaker"
+        start, _ = await until(ws, "audio-start")
+        end, audio = await until(ws, "audio-end")
+        pcm = b"".join(m for m in audio if isinstance(m, bytes))
+        assert start["width"] == 2 and len(pcm) == start["bytes"] > 0
+        # A follow-up on the same connection shares the session; a typed question works too.
+        await ws.send_json({"type": "start", "speak": False})
+        await ws.send_json({"type": "ask", "text": "repeat that"})
+        again, _ = await until(ws, "answer")
+        assert again["intent"] == "repeat" and again["session"] == "hall-speaker"
+        assert answer["text"].split(".")[0] in again["text"]
+
+
+async def test_other_formats_via_start_message(http: aiohttp.ClientSession, base: str, question_wav: bytes) -> None:
+    pcm, rate = wav_pcm(question_wav)  # 22050 Hz as espeak-ng writes it
+    async with http.ws_connect(f"{base}/v1/stream?speak=0") as ws:
+        await receive(ws)
+        await ws.send_json({"type": "start", "rate": rate, "width": 2, "channels": 1})
+        await send_audio(ws, pcm, step=4411)  # odd sizes: frames split across messages
+        await ws.send_json({"type": "end"})
+        answer, _ = await until(ws, "answer")
+        assert heard(answer["transcript"])
+
+
+async def test_text_where_audio_is_expected(http: aiohttp.ClientSession, base: str, pcm16k: bytes) -> None:
+    async with http.ws_connect(f"{base}/v1/stream?speak=0") as ws:
+        await receive(ws)
+        for bad in ("hello there", "[1, 2]", '{"type": "dance"}', '{"type": "start", "rate": 3}'):
+            await ws.send_str(bad)
+            err = await receive(ws)
+            assert isinstance(err, dict) and err["type"] == "error" and err["code"] == "bad_message"
+        await ws.send_json({"type": "end"})  # end with no audio
+        err = await receive(ws)
+        assert isinstance(err, dict) and err["code"] == "bad_audio"
+        await send_audio(ws, pcm16k)  # the connection still works
+        await ws.send_json({"type": "end"})
+        answer, _ = await until(ws, "answer")
+        assert heard(answer["transcript"])
+
+
+async def test_disconnect_mid_utterance_frees_the_decoder(
+    http: aiohttp.ClientSession, base: str, pcm16k: bytes, running: Running, skill: Skill
+) -> None:
+    service = await asyncio.wait_for(skill.speech(), T)
+    before = service.in_flight
+    ws = await asyncio.wait_for(http.ws_connect(f"{base}/v1/stream?session=gone&speak=0"), T)
+    await receive(ws)
+    await send_audio(ws, pcm16k[: len(pcm16k) // 2])
+    await asyncio.wait_for(ws.close(), T)
+    for _ in range(100):
+        if service.in_flight == before and running.metrics.active_streams == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert service.in_flight == before and running.metrics.active_streams == 0
+    async with http.ws_connect(f"{base}/v1/stream?session=gone&speak=0") as ws2:  # session free again
+        await receive(ws2)
+        await send_audio(ws2, pcm16k)
+        await ws2.send_json({"type": "end"})
+        answer, _ = await until(ws2, "answer")
+        assert heard(answer["transcript"])
+
+
+async def test_limits_streams_idle_and_length(skill: Skill, pcm16k: bytes) -> None:
+    tight = await asyncio.wait_for(
+        start_servers(settings(max_streams=1, idle_timeout_s=0.5, max_audio_s=1.0, wyoming_enabled=False), skill), T
+    )
+    url = f"http://127.0.0.1:{tight.http_port}/v1/stream?speak=0"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            async with http.ws_connect(url) as ws:
+                await receive(ws)
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await asyncio.wait_for(http.ws_connect(url), T)
+                assert refused.value.status == 503
+                await send_audio(ws, pcm16k)  # ~3 s of audio: over the 1 s limit
+                err, _ = await until(ws, "error")  # partial transcripts may come first
+                assert err["code"] == "bad_audio" and "longer" in err["message"]
+                await ws.send_json({"type": "end"})
+                await ws.send_json({"type": "ask", "text": "help"})
+                answer, _ = await until(ws, "answer")
+                assert answer["intent"] == "help"
+                err, _ = await until(ws, "error")  # then silence: the idle timeout closes it
+                assert err["code"] == "timeout"
+                assert (await asyncio.wait_for(ws.receive(), T)).type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                )
+    finally:
+        await asyncio.wait_for(tight.stop(), T)
+
+
+async def test_same_session_twice_is_refused(http: aiohttp.ClientSession, base: str) -> None:
+    async with http.ws_connect(f"{base}/v1/stream?session=dup&speak=0") as ws:
+        await receive(ws)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await asyncio.wait_for(http.ws_connect(f"{base}/v1/stream?session=dup"), T)
+        assert refused.value.status == 409

@@ -1,0 +1,163 @@
+"""The Wyoming door, driven by the `wyoming` package's own client the way Home Assistant does it:
+a new connection per request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from server_support import QUESTION, T, heard, wav_pcm
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.handle import Handled, NotHandled
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize
+
+from skill.app import Skill
+from skill.server.run import Running
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def server_options() -> dict[str, Any]:
+    return {"read_timeout_s": 0.5}  # so a peer that announces more payload than it sends times out fast
+
+
+def client(running: Running) -> AsyncTcpClient:
+    assert running.wyoming_port is not None
+    return AsyncTcpClient("127.0.0.1", running.wyoming_port)
+
+
+async def read(c: AsyncTcpClient) -> Event:
+    event = await asyncio.wait_for(c.read_event(), T)
+    assert event is not None, "server closed the connection"
+    return event
+
+
+async def test_describe_is_instant_and_advertises_everything(running: Running) -> None:
+    start = time.perf_counter()
+    async with client(running) as c:
+        await asyncio.wait_for(c.write_event(Describe().event()), T)
+        event = await read(c)
+    elapsed = time.perf_counter() - start
+    assert Info.is_type(event.type) and elapsed < 0.2  # Home Assistant gives up after 1 s
+    info = Info.from_event(event)
+    assert info.asr[0].installed and "en" in info.asr[0].models[0].languages
+    assert info.handle[0].installed and info.tts[0].voices
+
+
+async def transcribe(running: Running, pcm: bytes, rate: int) -> Event:
+    async with client(running) as c:
+        await asyncio.wait_for(c.write_event(Transcribe(language="en").event()), T)
+        await asyncio.wait_for(c.write_event(AudioStart(rate=rate, width=2, channels=1).event()), T)
+        step = 2048
+        for i in range(0, len(pcm), step):
+            chunk = AudioChunk(rate=rate, width=2, channels=1, audio=pcm[i : i + step])
+            await asyncio.wait_for(c.write_event(chunk.event()), T)
+        await asyncio.wait_for(c.write_event(AudioStop().event()), T)
+        return await read(c)
+
+
+async def test_transcribe(running: Running, question_wav: bytes) -> None:
+    pcm, rate = wav_pcm(question_wav)
+    event = await transcribe(running, pcm, rate)
+    assert Transcript.is_type(event.type), event
+    transcript = Transcript.from_event(event)
+    assert heard(transcript.text) and transcript.language == "en"
+
+
+async def test_synthesize(running: Running, skill: Skill) -> None:
+    async with client(running) as c:
+        await asyncio.wait_for(c.write_event(Synthesize(text="B12 helps nerves.").event()), T)
+        start = await read(c)
+        assert AudioStart.is_type(start.type)
+        audio = b""
+        while not AudioStop.is_type((event := await read(c)).type):
+            assert AudioChunk.is_type(event.type)
+            audio += AudioChunk.from_event(event).audio
+    assert len(audio) > 1000 and AudioStart.from_event(start).width == 2
+
+
+async def handle(running: Running, text: str, conversation: str | None) -> Event:
+    async with client(running) as c:  # as Home Assistant's conversation agent does: one request per connection
+        context = {"conversation_id": conversation} if conversation else None
+        await asyncio.wait_for(c.write_event(Transcript(text=text, context=context, language="en").event()), T)
+        return await read(c)
+
+
+async def test_handle_with_follow_up_in_the_same_conversation(running: Running) -> None:
+    first = await handle(running, "do b12 shots make you sore", "01HS6SP2XD1E5HEHVDZE8R2WMR")
+    assert Handled.is_type(first.type)
+    handled = Handled.from_event(first)
+    assert handled.text and handled.text.endswith("please check with your doctor.")
+    assert handled.context == {"conversation_id": "01HS6SP2XD1E5HEHVDZE8R2WMR"}
+    again = Handled.from_event(await handle(running, "repeat that", "01HS6SP2XD1E5HEHVDZE8R2WMR"))
+    assert again.text and handled.text.split(".")[0] in again.text
+    other = await handle(running, "what's the weather like", None)
+    assert NotHandled.is_type(other.type) and "B12" in (NotHandled.from_event(other).text or "")
+
+
+async def raw(running: Running, data: bytes) -> Event | None:
+    """Send raw bytes, then read what comes back with the package's own client reader."""
+    async with client(running) as c:
+        assert c._writer is not None
+        c._writer.write(data)
+        await asyncio.wait_for(c._writer.drain(), T)
+        return await asyncio.wait_for(c.read_event(), T)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"this is not json\n", "not JSON"),
+        (b"[1, 2, 3]\n", "JSON object"),
+        (json.dumps({"type": "audio-chunk", "payload_length": "ten"}).encode() + b"\n", "payload_length"),
+        (
+            json.dumps(
+                {"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 1000}
+            ).encode()
+            + b"\n"
+            + b"\0" * 10,
+            "1000 bytes",
+        ),
+        (
+            json.dumps(
+                {"type": "audio-chunk", "data": {"rate": 3, "width": 2, "channels": 1}, "payload_length": 4}
+            ).encode()
+            + b"\n"
+            + b"\0" * 4,
+            "unsupported audio format",
+        ),
+        (json.dumps({"type": "synthesize", "data": {}}).encode() + b"\n", "malformed synthesize"),
+    ],
+)
+async def test_bad_events_get_an_error_and_others_are_served(running: Running, data: bytes, says: str) -> None:
+    event = await raw(running, data)  # short payloads: the server's read times out (read_timeout_s)
+    assert event is not None and Error.is_type(event.type), event
+    assert says in Error.from_event(event).text
+    assert Handled.is_type((await handle(running, "can b12 make me ache", None)).type)
+
+
+async def test_peer_hanging_up_mid_payload_does_not_hurt(running: Running, skill: Skill) -> None:
+    service = await asyncio.wait_for(skill.speech(), T)
+    before = service.in_flight
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", running.wyoming_port), T)
+    chunk = AudioChunk(rate=16000, width=2, channels=1, audio=b"\0\1" * 3200).event()
+    header = {"type": chunk.type, "data": chunk.data, "payload_length": len(chunk.payload or b"")}
+    writer.write(json.dumps(header).encode() + b"\n" + (chunk.payload or b""))  # one good chunk: a stream opens
+    writer.write(json.dumps(header).encode() + b"\n" + b"\0" * 100)  # then a truncated one
+    await asyncio.wait_for(writer.drain(), T)
+    writer.close()
+    for _ in range(100):
+        if service.in_flight == before:
+            break
+        await asyncio.sleep(0.02)
+    assert service.in_flight == before
+    assert Handled.is_type((await handle(running, QUESTION, None)).type)
