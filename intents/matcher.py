@@ -27,7 +27,8 @@ from .templates import expand
 
 UNKNOWN_WEIGHT = 1.0  # an unseen word: evidence that the question is about something else
 FUZZY_CUTOFF = 80  # rapidfuzz ratio needed to treat an unknown word as a mishearing
-BETA2 = 2.0  # beta squared, chosen on tests/dev
+BETA2 = 2.0  # beta squared, chosen on tests/dev: questions may carry extra words
+COMMAND_BETA2 = 0.1  # commands ("stop", "why") must be said almost alone
 FUZZY_MIN_LEN = 4
 
 
@@ -49,8 +50,11 @@ class _PhraseTable:
         idf: dict[str, float],
         column: dict[str, int],
         function: frozenset[str],
+        commands: frozenset[str],
     ) -> None:
         self.phrases = [_Phrase(name, fixed) for name, fixed, _ in entries]
+        # Commands weigh precision: "exit" inside a misheard question is not a request to stop.
+        self.beta2 = np.array([COMMAND_BETA2 if name in commands else BETA2 for name, _, _ in entries], dtype=np.float32)
         self.has_token = np.zeros((len(column), len(entries)), dtype=np.float32)
         for n, (_, _, tokens) in enumerate(entries):
             self.has_token[[column[t] for t in tokens], n] = 1.0
@@ -76,7 +80,7 @@ class _PhraseTable:
         utterance = float(sum(weights)) + unknown_weight
         # F-beta of phrase recall and utterance precision: beta > 1 forgives extra words
         # around a question ("my mum is seventy and ...") more than missing ones.
-        scores = (1 + BETA2) * overlap / (BETA2 * self.weight + utterance)
+        scores = (1 + self.beta2) * overlap / (self.beta2 * self.weight + utterance)
         n = int(np.argmax(scores))
         return (float(scores[n]), self.phrases[n]) if scores[n] > 0 else (0.0, None)
 
@@ -148,8 +152,9 @@ class Matcher:
         self._idf = self._weights(raw)
         self._function = frozenset(self._norm.canonical(lex.function_words))
         self._column = {token: n for n, token in enumerate(sorted(self._idf))}
+        commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
         self._index = {
-            key: _PhraseTable(entries, self._idf, self._column, self._function) for key, entries in raw.items()
+            key: _PhraseTable(entries, self._idf, self._column, self._function, commands) for key, entries in raw.items()
         }
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
 

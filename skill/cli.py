@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,6 +82,23 @@ def _parser() -> argparse.ArgumentParser:
 
     main_job = sub.add_parser("run", help="the main job: hands-free with a microphone, else the backend")
     main_job.set_defaults(run=_run)
+
+    serve = sub.add_parser("serve", help="run the backend: HTTP + WebSocket + Alexa endpoint + Wyoming")
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default: [server] port; 0 picks a free one)")
+    serve.add_argument("--wyoming-port", type=int, default=None, help="Wyoming port (default: [server] wyoming_port)")
+    serve.set_defaults(run=_serve)
+
+    alexa = sub.add_parser("alexa-model", help="print the Alexa interaction model generated from intents/")
+    alexa.add_argument("--out", default=None, help="write to this file instead of stdout")
+    alexa.add_argument("--invocation", default=None, help="the invocation name")
+    alexa.set_defaults(run=_alexa_model)
+
+    models = sub.add_parser("models", help="speech models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    download = models_sub.add_parser("download", help="download vosk's small model (needs a connected machine)")
+    download.add_argument("--lang", default="en-us")
+    download.add_argument("--dest", type=Path, default=None, help="folder for models (default: vosk's own cache)")
+    download.set_defaults(run=_models_download)
     return parser
 
 
@@ -243,8 +261,62 @@ def _voices(args: argparse.Namespace, skill: Skill) -> int:
 
 
 def _run(args: argparse.Namespace, skill: Skill) -> int:
-    # Until the backend and hands-free loop land, the main job is the typed conversation.
-    return _chat(args, skill)
+    # Without a microphone the main job is the backend that speakers and the web page use.
+    args.port = args.wyoming_port = None
+    return _serve(args, skill)
+
+
+def _serve(args: argparse.Namespace, skill: Skill) -> int:
+    from .server import start_servers
+
+    server = skill.settings.server.model_copy(
+        update={k: v for k, v in {"port": args.port, "wyoming_port": args.wyoming_port}.items() if v is not None}
+    )
+    settings = skill.settings.model_copy(update={"server": server})
+
+    async def main() -> None:
+        running = await start_servers(settings, skill)
+        host = server.host if ":" not in server.host else f"[{server.host}]"
+        print(f"B12 skill serving: open http://{host}:{running.http_port}/ in a browser", flush=True)
+        if running.wyoming_port:
+            print(f"Wyoming (Home Assistant) on tcp://{host}:{running.wyoming_port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await running.stop()
+            await skill.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _alexa_model(args: argparse.Namespace, skill: Skill) -> int:
+    from .server.alexa.model import main as model_main
+
+    argv = ["--locale", skill.settings.skill.locale]
+    argv += ["--out", args.out] if args.out else []
+    argv += ["--invocation", args.invocation] if args.invocation else []
+    return model_main(argv)
+
+
+def _models_download(args: argparse.Namespace, skill: Skill) -> int:
+    from .stt.vosk_engine import download_model
+
+    dest = args.dest or Path.home() / ".cache" / "vosk"
+
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / total:5.1f}%", end="", file=sys.stderr)
+
+    path = download_model(args.lang, dest, progress)
+    print(f"\nvosk model ready at {path}; set [stt] vosk_model_path or VOSK_MODEL_PATH to use it", file=sys.stderr)
+    return 0
 
 
 def _chat(args: argparse.Namespace, skill: Skill) -> int:

@@ -217,7 +217,7 @@ class SkillEventHandler(AsyncEventHandler):
             self.writer.close()
 
     async def handle_event(self, event: Event) -> bool:
-        self.metrics.request("wyoming", event.type, 0)
+        self.metrics.request("wyoming", event.type, 200)
         try:
             return await self._dispatch(event)
         except (KeyError, TypeError, ValueError) as exc:
