@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from skill.datafiles import read_toml
 from skill.errors import ConfigError
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -105,8 +105,8 @@ class KnowledgeBase(BaseModel):
 
 
 def load_knowledge(reminder: str, data_dir: Path = DATA_DIR) -> KnowledgeBase:
-    facts_doc = _read(data_dir / "facts.toml")
-    replies = _read(data_dir / "replies.toml")
+    facts_doc = read_toml(data_dir / "facts.toml")
+    replies = read_toml(data_dir / "replies.toml")
     try:
         facts = [Fact.model_validate(f) for f in facts_doc.get("fact", [])]
         by_id = {f.id: f for f in facts}
@@ -124,13 +124,3 @@ def load_knowledge(reminder: str, data_dir: Path = DATA_DIR) -> KnowledgeBase:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"reply data in {data_dir}: {where}: {err['msg']}") from exc
-
-
-def _read(path: Path) -> dict:  # type: ignore[type-arg]
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"data file missing: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc

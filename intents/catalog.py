@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from skill.datafiles import read_toml
 from skill.errors import ConfigError
 
 from .templates import expand
@@ -127,25 +127,15 @@ def load_catalog(locale: str = "en-us", root: Path = DATA_DIR) -> Catalog:
     try:
         intents: list[dict[str, object]] = []
         for name in INTENT_FILES:
-            data = _read(folder / name)
+            data = read_toml(folder / name)
             family = name.removesuffix(".toml")
             intents += [{"family": family, **entry} for entry in data.get("intent", [])]
         return Catalog(
             locale=locale,
             intents=tuple(IntentSpec.model_validate(i) for i in intents),
-            slots=_read(folder / "slots.toml"),
-            lexicon=Lexicon.model_validate(_read(folder / "lexicon.toml")),
-            safety=SafetySpec.model_validate(_read(folder / "safety.toml")),
+            slots=read_toml(folder / "slots.toml"),
+            lexicon=Lexicon.model_validate(read_toml(folder / "lexicon.toml")),
+            safety=SafetySpec.model_validate(read_toml(folder / "safety.toml")),
         )
     except ValidationError as exc:
         raise ConfigError(f"intent data in {folder}: {exc.errors()[0]['msg']}") from exc
-
-
-def _read(path: Path) -> dict:  # type: ignore[type-arg]
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"intent data file missing: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc

@@ -54,7 +54,9 @@ class _PhraseTable:
     ) -> None:
         self.phrases = [_Phrase(name, fixed) for name, fixed, _ in entries]
         # Commands weigh precision: "exit" inside a misheard question is not a request to stop.
-        self.beta2 = np.array([COMMAND_BETA2 if name in commands else BETA2 for name, _, _ in entries], dtype=np.float32)
+        self.beta2 = np.array(
+            [COMMAND_BETA2 if name in commands else BETA2 for name, _, _ in entries], dtype=np.float32
+        )
         self.has_token = np.zeros((len(column), len(entries)), dtype=np.float32)
         for n, (_, _, tokens) in enumerate(entries):
             self.has_token[[column[t] for t in tokens], n] = 1.0
@@ -154,7 +156,8 @@ class Matcher:
         self._column = {token: n for n, token in enumerate(sorted(self._idf))}
         commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
         self._index = {
-            key: _PhraseTable(entries, self._idf, self._column, self._function, commands) for key, entries in raw.items()
+            key: _PhraseTable(entries, self._idf, self._column, self._function, commands)
+            for key, entries in raw.items()
         }
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
 
