@@ -59,12 +59,9 @@ def explain_why(understood: IntentMatch, conversation: Conversation, kb: Knowled
 def what_about(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     side = match.slots.get("side")
     last = conversation.last_intent
-    if side is None or last is None:
-        target, slots = (kb.what_about[side], {}) if side else ("can_b12_cause_aches", {})
-    elif _has_side_variants(kb, last, conversation.last_slots):
+    target, slots = kb.what_about.get(side or "", "can_b12_cause_aches"), {}
+    if side is not None and last is not None and _has_side_variants(kb, last, conversation.last_slots):
         target, slots = last, {**conversation.last_slots, "side": side}
-    else:
-        target, slots = kb.what_about[side], {}
     redirected = match.model_copy(update={"intent": target, "slots": slots})
     return answer(redirected, conversation.model_copy(update={"side": None}), kb)
 

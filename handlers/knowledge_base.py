@@ -82,7 +82,7 @@ class KnowledgeBase(BaseModel):
     facts: dict[str, Fact]
     answers: dict[str, AnswerSpec]
     say: Say
-    what_about: dict[Side, str]
+    what_about: dict[str, str]  # side -> the intent that answers "what about <side>" without context
     reminder: str
 
     @model_validator(mode="after")

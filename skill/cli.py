@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -152,9 +152,9 @@ def _ask(args: argparse.Namespace, skill: Skill) -> int:
     return 0
 
 
-async def _ask_jsonl(skill: Skill, lines: object, out: TextIO) -> int:
+async def _ask_jsonl(skill: Skill, lines: Iterable[bytes], out: TextIO) -> int:
     """One answer (or error) object per input line; a bad line never stops the batch."""
-    for number, raw in enumerate(lines, start=1):  # type: ignore[call-overload]
+    for number, raw in enumerate(lines, start=1):
         session = SessionStore.new_id()
         try:
             request = _parse_line(raw, number)
