@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,9 @@ EXIT_USAGE = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings(args.config)
         return int(args.run(args, build_skill(settings)))
@@ -42,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, default=None, help="config.toml to use (default: ./config.toml or the project's own)"
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the skill does (engines, requests)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a typed question")
@@ -202,6 +207,8 @@ async def _listen_files(skill: Skill, args: argparse.Namespace) -> int:
     """Each file is answered on its own; a bad file is reported and the rest still run."""
     as_json = args.json or args.jsonl
     failed = 0
+    await skill.speech()
+    print(f"speech recognizer: {skill.engine_note}", file=sys.stderr, flush=True)
     try:
         for path in args.files:
             session = args.session or SessionStore.new_id()
@@ -276,6 +283,8 @@ def _serve(args: argparse.Namespace, skill: Skill) -> int:
 
     async def main() -> None:
         running = await start_servers(settings, skill)
+        await skill.speech()
+        print(f"speech recognizer: {skill.engine_note}", flush=True)
         host = server.host if ":" not in server.host else f"[{server.host}]"
         print(f"B12 skill serving: open http://{host}:{running.http_port}/ in a browser", flush=True)
         if running.wyoming_port:

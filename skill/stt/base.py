@@ -2,7 +2,10 @@
 
 Input is always 16 kHz mono int16 PCM (see skill.audio.pcm). A recognizer is one utterance's
 decoder state: feed it chunks, read partials, call `finish()` once. Recognizers are not
-thread-safe; the service gives each one to one worker at a time.
+thread-safe; the service runs them inside worker processes, one call at a time.
+
+Engines run in worker processes (see service.py), so each can describe itself as an EngineSpec:
+a small picklable value from which a worker builds its own copy of the engine.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Equal to skill.audio.pcm.TARGET_RATE (a test checks); not imported from there because that
+# module pulls in numpy and soxr, which would slow every worker process start by ~0.2 s.
+SAMPLE_RATE = 16000
 
 
 class Word(BaseModel):
@@ -57,3 +64,17 @@ class SpeechEngine(Protocol):
     name: str
 
     def new_recognizer(self) -> Recognizer: ...
+
+    def transcribe(self, pcm: bytes) -> FinalResult:
+        """Recognize one whole utterance (no partials, so engines may decode it in one pass)."""
+        ...
+
+    def spec(self) -> EngineSpec:
+        """What a worker process needs to build the same engine."""
+        ...
+
+
+class EngineSpec(Protocol):
+    """Picklable (model paths and options, no loaded model); `build()` loads the engine."""
+
+    def build(self) -> SpeechEngine: ...
