@@ -1,6 +1,8 @@
-"""STT benchmark: WER, real-time factor, load time, memory; clean and noisy; resampler effect.
+"""STT benchmark: WER, real-time factor, load time, memory; clean and noisy; resampler effect;
+event-loop lag under concurrent streams; decoder ready time.
 
     .venv/bin/python -m bench.stt_bench [--sentences FILE] [--off-topic FILE] [--voices espeak,piper]
+    .venv/bin/python -m bench.stt_bench --service-only [--threads-baseline]
 
 Speech is synthesized (espeak-ng, Piper) into a temp dir; noise is white Gaussian at a given SNR
 against the speech's RMS. "native16k" is sox's conversion of the synthesizer output to 16 kHz;
@@ -10,6 +12,7 @@ against the speech's RMS. "native16k" is sox's conversion of the synthesizer out
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -26,6 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skill.audio.pcm import decode_wav  # noqa: E402
 from skill.stt.domain_model import build_domain_model  # noqa: E402
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine  # noqa: E402
+from skill.stt.service import SpeechService  # noqa: E402
+from skill.stt.settings import SttSettings  # noqa: E402
+
+LAG_TICK_S = 0.005
 
 SENTENCES = [
     "can b twelve make me ache",
@@ -117,12 +124,86 @@ def decode(engine: PocketsphinxEngine, pcm: bytes) -> tuple[str, bool, float]:
     return result.text, result.in_domain, time.perf_counter() - start
 
 
+class LagMeter:
+    """Samples how late a 5 ms sleep wakes up: the time the loop was busy with something else."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(LAG_TICK_S)
+            self.lags.append(time.perf_counter() - t0 - LAG_TICK_S)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._tick())
+
+    async def stop(self) -> str:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        lags = sorted(self.lags)
+        p99 = lags[int(0.99 * (len(lags) - 1))]
+        p50 = lags[len(lags) // 2]
+        return f"lag p50 {1000 * p50:5.1f} ms  p99 {1000 * p99:5.1f} ms  max {1000 * lags[-1]:5.1f} ms"
+
+
+async def stream_through(service: SpeechService, pcm: bytes) -> str:
+    async with service.open_stream() as stream:
+        for i in range(0, len(pcm), 3200):
+            await stream.feed(pcm[i : i + 3200])
+        return (await stream.finish()).text
+
+
+async def threads_baseline(engine: PocketsphinxEngine, pcm: bytes) -> str:
+    """The old design, for comparison: the same engine calls on a thread pool."""
+    loop = asyncio.get_running_loop()
+    rec = await loop.run_in_executor(None, engine.new_recognizer)
+    for i in range(0, len(pcm), 3200):
+        await loop.run_in_executor(None, rec.accept, pcm[i : i + 3200])
+    return (await loop.run_in_executor(None, rec.finish)).text
+
+
+async def service_figures(engine: PocketsphinxEngine, pcms: list[bytes], baseline: bool) -> None:
+    settings = SttSettings()  # the shipped defaults: max_concurrent_decodes workers
+    ready = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        async with SpeechService(engine, settings) as service:
+            await service.transcribe(pcms[0])
+            ready.append(time.perf_counter() - t0)
+    print(f"decoder ready (service created -> first result, {settings.max_concurrent_decodes} workers): "
+          f"median {1000 * statistics.median(ready):.0f} ms, max {1000 * max(ready):.0f} ms")
+
+    wide = settings.model_copy(update={"max_queued_decodes": 16})
+    async with SpeechService(engine, wide) as service:
+        await service.transcribe(pcms[0])  # workers up: measure decoding, not start-up
+        for n in (1, 2, 4, 8):
+            meter = LagMeter()
+            meter.start()
+            t0 = time.perf_counter()
+            await asyncio.gather(*(stream_through(service, pcms[i % len(pcms)]) for i in range(n)))
+            wall = time.perf_counter() - t0
+            print(f"  workers, {n} concurrent streams: {await meter.stop()}  (wall {wall:.2f} s)")
+    if baseline:
+        for n in (1, 2, 4, 8):
+            meter = LagMeter()
+            meter.start()
+            await asyncio.gather(*(threads_baseline(engine, pcms[i % len(pcms)]) for i in range(n)))
+            print(f"  threads (old), {n} concurrent streams: {await meter.stop()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=Path, help="one in-domain sentence per line")
     ap.add_argument("--off-topic", type=Path, help="one off-topic sentence per line")
     ap.add_argument("--voices", default="espeak,piper")
-    ap.add_argument("--final-pass", action="store_true", help="re-decode the whole utterance")
+    ap.add_argument("--no-final-pass", dest="final_pass", action="store_false",
+                    help="final result from the live pass only (no batch-CMN re-decode)")
+    ap.add_argument("--service-only", action="store_true", help="only loop lag and ready time")
+    ap.add_argument("--threads-baseline", action="store_true", help="also lag on a thread pool")
     args = ap.parse_args()
     sentences = args.sentences.read_text().split("\n") if args.sentences else SENTENCES
     sentences = [s.strip() for s in sentences if s.strip()]
@@ -145,6 +226,13 @@ def main() -> None:
             f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads) * 1000:.0f} ms"
         )
         print(f"memory: +{rss_mb() - mem0:.0f} MB RSS for 5 engines, {rss_mb():.0f} MB total")
+
+        speech = synthesizers(tmp, ["piper"])["piper"]
+        pcms = [decode_wav(sox(speech(t), tmp / "s.wav", "-r", "16000")) for t in sentences[:4]]
+        print("\n[service] piper speech, 100 ms chunks fed as fast as the service takes them")
+        asyncio.run(service_figures(engine, pcms, args.threads_baseline))
+        if args.service_only:
+            return
 
         for voice, synth in synthesizers(tmp, args.voices.split(",")).items():
             rows: dict[str, list[float]] = {}

@@ -44,7 +44,8 @@ def choose_engine(
         reason = "pocketsphinx: chosen in settings"
     model = build_domain_model(sentences, cache_dir, extra_pronunciations=pronunciations)
     ps = PocketsphinxEngine(model, settings.pocketsphinx_min_confidence,
-                            settings.pocketsphinx_min_coverage, settings.pocketsphinx_final_pass)
+                            settings.pocketsphinx_min_coverage, settings.pocketsphinx_final_pass,
+                            cmninit=settings.pocketsphinx_cmninit or None)
     if model.missing_words:
         reason += f"; {len(model.missing_words)} domain words lack a pronunciation: " + \
             ", ".join(model.missing_words)

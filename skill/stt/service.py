@@ -1,63 +1,92 @@
-"""Run speech engines off the event loop, with admission control, timeouts and recovery.
+"""Run speech engines in worker processes, with admission control, timeouts and recovery.
 
-- Every engine call runs on a small thread pool (max_concurrent_decodes workers), so at most
-  that many decodes use the CPU at once and the event loop never blocks.
+- A pool of max_concurrent_decodes long-lived worker processes (process.py), each loading the
+  engine once from its spec, so at most that many decodes use a CPU at once and the event loop
+  only moves frames through pipes. They start as soon as the service is created (in a running
+  loop), so the first question does not wait for a model load.
+- A stream is pinned to one worker (its recognizer lives there); new streams and whole
+  utterances go to the least-loaded worker.
 - Admission: at most max_concurrent_decodes + max_queued_decodes requests/streams are in flight;
   beyond that, OverloadedError at once rather than an ever-growing queue.
-- A call that exceeds decode_timeout_s raises RecognitionError. Python cannot kill the worker
-  thread, so its recognizer is abandoned (never reused) and the thread finishes on its own.
-- A recognizer whose call raised is discarded too; the next request gets a fresh one.
+- A call that exceeds decode_timeout_s raises RecognitionError; its worker is killed. A worker
+  that dies or is killed is replaced on next use; streams it held fail with RecognitionError
+  (their audio cannot be replayed), and the next request works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TypeVar
 
-from skill.audio.pcm import TARGET_RATE
-from skill.errors import AudioError, OverloadedError, RecognitionError, SkillError
-from skill.stt.base import FinalResult, PartialResult, Recognizer, SpeechEngine
+from skill.errors import AudioError, OverloadedError, RecognitionError
+from skill.stt.base import SAMPLE_RATE, FinalResult, PartialResult, SpeechEngine
+from skill.stt.process import WorkerFailed, WorkerHung, WorkerProcess
 from skill.stt.settings import SttSettings
+from skill.stt.wire import Accept, Done, Drop, Finish, Open, Request, Transcribe
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class SpeechService:
     def __init__(self, engine: SpeechEngine, settings: SttSettings) -> None:
         self.engine = engine
         self.settings = settings
-        self._executor = ThreadPoolExecutor(
-            max_workers=settings.max_concurrent_decodes, thread_name_prefix="stt"
-        )
+        spec = engine.spec()
+        self._workers = [
+            WorkerProcess(spec, f"stt-worker-{i}") for i in range(settings.max_concurrent_decodes)
+        ]
+        self._stream_ids = itertools.count(1)
         self._in_flight = 0
+        self._closed = False
+        self._idle = asyncio.Event()  # set while nothing is in flight
+        self._idle.set()
+        self._warmup: asyncio.Task[None] | None = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # created outside a loop: workers start on first use instead
+        else:
+            self._warmup = loop.create_task(self._start_all(), name="stt-warmup")
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """Running worker process ids (tests kill them to check recovery)."""
+        return [pid for w in self._workers if (pid := w.pid) is not None]
+
     async def transcribe(self, pcm16k: bytes) -> FinalResult:
         """Recognize one whole utterance of 16 kHz mono int16 PCM."""
         self._check_length(len(pcm16k))
         self._admit()
+        worker = self._pick()
+        worker.load += 1
         try:
-            rec = await self._call(self.engine.new_recognizer)
-            await self._call(lambda: rec.accept(pcm16k))
-            return await self._call(rec.finish)
+            await self._ensure_started(worker)
+            result = await self._call(worker, Transcribe(pcm16k))
         finally:
+            worker.load -= 1
             self._release()
+        if not isinstance(result, FinalResult):
+            raise RecognitionError(f"{self.engine.name} worker sent {type(result).__name__}, not a result")
+        return result
 
     def open_stream(self) -> SpeechStream:
         """Start a streaming recognition; use as `async with service.open_stream() as s:`."""
         self._admit()
-        return SpeechStream(self)
+        return SpeechStream(self, next(self._stream_ids), self._pick())
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers; requests still running fail with RecognitionError."""
+        self._closed = True
+        if self._warmup is not None:
+            self._warmup.cancel()
+            await asyncio.gather(self._warmup, return_exceptions=True)
+        await asyncio.gather(*(w.close() for w in self._workers))
 
     async def __aenter__(self) -> SpeechService:
         return self
@@ -65,64 +94,90 @@ class SpeechService:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    # -- internals (used by SpeechStream too) -----------------------------------------------
+
+    async def _start_all(self) -> None:
+        # The first worker alone, then the rest once no request is running: starting them all at
+        # once on a 2-CPU machine put the first result at ~0.8 s instead of ~0.45 s (their imports
+        # compete with the first decode). A request that finds no idle worker starts one itself.
+        first, *rest = self._workers
+        results = list(await asyncio.gather(first.ensure_started(), return_exceptions=True))
+        await self._idle.wait()
+        results += await asyncio.gather(*(w.ensure_started() for w in rest), return_exceptions=True)
+        for r in results:
+            if isinstance(r, Exception):  # the first request retries and reports it
+                log.warning("speech worker did not start: %s", r)
+
+    def _pick(self) -> WorkerProcess:
+        # Least loaded; among equals, one already running (a fresh start costs ~0.3 s).
+        return min(self._workers, key=lambda w: (w.load, not w.alive))
+
     def _admit(self) -> None:
+        if self._closed:
+            raise RecognitionError("the speech service is closed")
         limit = self.settings.max_concurrent_decodes + self.settings.max_queued_decodes
         if self._in_flight >= limit:
             raise OverloadedError(f"speech recognizer is busy ({self._in_flight} requests in flight)")
         self._in_flight += 1
+        self._idle.clear()
 
     def _release(self) -> None:
         self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
     def _check_length(self, n_bytes: int) -> None:
-        seconds = n_bytes / 2 / TARGET_RATE
+        seconds = n_bytes / 2 / SAMPLE_RATE
         if seconds > self.settings.max_audio_s:
             raise AudioError(
                 f"audio is too long: {seconds:.1f} s (limit {self.settings.max_audio_s:g} s)"
             )
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
+    async def _ensure_started(self, worker: WorkerProcess) -> None:
+        if self._closed:
+            raise RecognitionError("the speech service is closed")
         try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._executor, fn), self.settings.decode_timeout_s
-            )
-        except TimeoutError as exc:
-            raise RecognitionError(
-                f"{self.engine.name} did not answer within {self.settings.decode_timeout_s:g} s"
-            ) from exc
-        except SkillError:
-            raise
-        except Exception as exc:  # an engine bug must become our error, not a crash
-            log.exception("%s engine call failed", self.engine.name)
-            raise RecognitionError(f"{self.engine.name} failed: {exc}") from exc
+            await worker.ensure_started()
+        except WorkerFailed as exc:
+            raise RecognitionError(f"{self.engine.name}: {exc}") from exc
+
+    async def _call(self, worker: WorkerProcess, request: Request) -> PartialResult | FinalResult | None:
+        name, timeout = self.engine.name, self.settings.decode_timeout_s
+        try:
+            reply = await worker.call(request, timeout)
+        except WorkerHung as exc:
+            raise RecognitionError(f"{name} did not answer within {timeout:g} s (worker restarted)") from exc
+        except WorkerFailed as exc:
+            raise RecognitionError(f"{name} failed: {exc}") from exc
+        if not isinstance(reply, Done):
+            raise RecognitionError(f"{name} failed: {reply.error}")
+        return reply.value
 
 
 class SpeechStream:
-    """One utterance fed chunk by chunk. Calls are serialized; the stream holds one admission slot."""
+    """One utterance fed chunk by chunk, on one worker. Calls are serialized; the stream holds
+    one admission slot until it is finished or closed."""
 
-    def __init__(self, service: SpeechService) -> None:
+    def __init__(self, service: SpeechService, stream_id: int, worker: WorkerProcess) -> None:
         self._service = service
-        self._rec: Recognizer | None = None
+        self._id = stream_id
+        self._worker = worker
+        self._generation: int | None = None  # the worker's generation when our recognizer opened
         self._lock = asyncio.Lock()
         self._bytes = 0
         self._closed = False
         self.last_partial: PartialResult | None = None
+        worker.load += 1
 
     async def feed(self, pcm16k: bytes) -> PartialResult | None:
         async with self._lock:
             self._ensure_open()
             self._bytes += len(pcm16k)
             self._service._check_length(self._bytes)
-            rec = await self._recognizer()
-            try:
-                partial = await self._service._call(lambda: rec.accept(pcm16k))
-            except SkillError:
-                # The recognizer is in an unknown state and earlier audio cannot be replayed:
-                # end this stream; the caller opens a new one.
-                self._rec = None
+            partial = await self._run(Accept(self._id, pcm16k))
+            if partial is not None and not isinstance(partial, PartialResult):
                 self._close()
-                raise
+                raise RecognitionError(f"speech worker sent {type(partial).__name__}, not a partial")
             if partial is not None:
                 self.last_partial = partial
             return partial
@@ -130,15 +185,17 @@ class SpeechStream:
     async def finish(self) -> FinalResult:
         async with self._lock:
             self._ensure_open()
-            rec = await self._recognizer()
             try:
-                return await self._service._call(rec.finish)
+                result = await self._run(Finish(self._id))
             finally:
-                self._rec = None
+                self._generation = None  # the worker forgets the stream once it answers
                 self._close()
+            if not isinstance(result, FinalResult):
+                raise RecognitionError(f"speech worker sent {type(result).__name__}, not a result")
+            return result
 
     async def aclose(self) -> None:
-        self._close()
+        self._abandon()
 
     async def __aenter__(self) -> SpeechStream:
         return self
@@ -146,18 +203,38 @@ class SpeechStream:
     async def __aexit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._close()
+        await self.aclose()
 
-    async def _recognizer(self) -> Recognizer:
-        if self._rec is None:
-            self._rec = await self._service._call(self._service.engine.new_recognizer)
-        return self._rec
+    async def _run(self, request: Request) -> PartialResult | FinalResult | None:
+        """One call for this stream. On any failure the stream ends: the recognizer is gone or in an
+        unknown state, and earlier audio cannot be replayed; the caller opens a new stream."""
+        service, worker = self._service, self._worker
+        try:
+            if self._generation is None:
+                await service._ensure_started(worker)
+                self._generation = worker.generation
+                await service._call(worker, Open(self._id))
+            elif self._generation != worker.generation or not worker.alive:
+                raise RecognitionError(
+                    f"{service.engine.name} worker stopped during this utterance; please say it again"
+                )
+            return await service._call(worker, request)
+        except BaseException:
+            self._abandon()
+            raise
 
     def _ensure_open(self) -> None:
         if self._closed:
             raise RecognitionError("speech stream is already finished")
 
+    def _abandon(self) -> None:
+        """Close without a final result; the worker frees the recognizer (no reply awaited)."""
+        if not self._closed and self._generation == self._worker.generation:
+            self._worker.notify(Drop(self._id))
+        self._close()
+
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._worker.load -= 1
             self._service._release()

@@ -18,14 +18,14 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import vosk
 
-from skill.audio.pcm import TARGET_RATE
 from skill.errors import ModelError, RecognitionError
-from skill.stt.base import FinalResult, PartialResult, Word
+from skill.stt.base import SAMPLE_RATE, FinalResult, PartialResult, Word
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,17 @@ def download_model(
     return target
 
 
+@dataclass(frozen=True)
+class VoskSpec:
+    model_path: Path
+    sentences: tuple[str, ...]
+    min_confidence: float
+    max_alternatives: int
+
+    def build(self) -> VoskEngine:
+        return VoskEngine(self.model_path, self.sentences, self.min_confidence, self.max_alternatives)
+
+
 class VoskEngine:
     name = "vosk"
 
@@ -127,6 +138,7 @@ class VoskEngine:
         except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
             raise ModelError(f"vosk model at {model_path} is corrupt or incomplete: {exc}") from exc
         self.model_path = model_path
+        self.sentences = tuple(sentences)
         self.min_confidence = min_confidence
         self.max_alternatives = max_alternatives
         # Only case and spacing are normalized: the model may be any language (tests use Korean).
@@ -134,11 +146,19 @@ class VoskEngine:
         # Grammar mode: only domain phrases can come out; "[unk]" is the exit for anything else.
         self.grammar: str | None = json.dumps([*phrases, UNK], ensure_ascii=False) if phrases else None
 
+    def spec(self) -> VoskSpec:
+        return VoskSpec(self.model_path, self.sentences, self.min_confidence, self.max_alternatives)
+
+    def transcribe(self, pcm: bytes) -> FinalResult:
+        rec = self.new_recognizer()
+        rec.accept(pcm)
+        return rec.finish()
+
     def new_recognizer(self) -> VoskRecognizer:
         if self.grammar is None:
-            rec = vosk.KaldiRecognizer(self.model, TARGET_RATE)
+            rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
         else:
-            rec = vosk.KaldiRecognizer(self.model, TARGET_RATE, self.grammar)
+            rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)
         rec.SetMaxAlternatives(self.max_alternatives)
@@ -211,7 +231,7 @@ class VoskRecognizer:
         return FinalResult(text=text, words=tuple(words), confidence=min(1.0, confidence),
                            in_domain=in_domain, engine=self._engine.name,
                            alternatives=tuple(alternatives[:3]),
-                           audio_s=self._audio_bytes / 2 / TARGET_RATE)
+                           audio_s=self._audio_bytes / 2 / SAMPLE_RATE)
 
 
 def _best(seg: dict[str, Any]) -> tuple[str, list[Word], list[str], float | None]:

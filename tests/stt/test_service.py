@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fake_engine import FakeEngine
 
 from skill.audio.pcm import decode_wav
 from skill.errors import AudioError, OverloadedError, RecognitionError
-from skill.stt.base import FinalResult, PartialResult
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine
 from skill.stt.service import SpeechService
 from skill.stt.settings import SttSettings
@@ -20,31 +19,9 @@ pytestmark = pytest.mark.asyncio
 T = 10.0  # generous per-await timeout: a real decode of a short question takes ~0.2 s
 
 
-class FakeRecognizer:
-    def __init__(self, engine: FakeEngine) -> None:
-        self.engine = engine
-
-    def accept(self, pcm: bytes) -> PartialResult | None:
-        self.engine.gate.wait(5)
-        if self.engine.fail_next:
-            self.engine.fail_next = False
-            raise RuntimeError("engine exploded")
-        return PartialResult(text="x")
-
-    def finish(self) -> FinalResult:
-        return FinalResult(text="ok", confidence=1.0, in_domain=True, engine="fake")
-
-
-class FakeEngine:
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.gate.set()
-        self.fail_next = False
-
-    def new_recognizer(self) -> FakeRecognizer:
-        return FakeRecognizer(self)
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeEngine:
+    return FakeEngine(tmp_path / "fake-control")
 
 
 def settings(**kw: object) -> SttSettings:
@@ -73,34 +50,34 @@ async def test_stream_gives_partials_then_final(
     assert partials and final.text == "what are the symptoms of b twelve deficiency"
 
 
-async def test_overload_is_refused_not_queued_forever() -> None:
-    engine = FakeEngine()
-    engine.gate.clear()
+async def test_overload_is_refused_not_queued_forever(fake: FakeEngine) -> None:
+    engine = fake
+    engine.close_gate()
     async with SpeechService(engine, settings()) as service:
         running = [asyncio.ensure_future(service.transcribe(b"\0\0")) for _ in range(2)]
         await asyncio.sleep(0.05)
         with pytest.raises(OverloadedError):
             await asyncio.wait_for(service.transcribe(b"\0\0"), T)
-        engine.gate.set()
+        engine.open_gate()
         done = await asyncio.wait_for(asyncio.gather(*running), T)
         assert [r.text for r in done] == ["ok", "ok"]
         assert service.in_flight == 0
 
 
-async def test_timeout_becomes_recognition_error_and_service_recovers() -> None:
-    engine = FakeEngine()
-    engine.gate.clear()
-    async with SpeechService(engine, settings(decode_timeout_s=0.2, max_concurrent_decodes=2)) as service:
+async def test_timeout_becomes_recognition_error_and_service_recovers(fake: FakeEngine) -> None:
+    engine = fake
+    engine.close_gate()
+    async with SpeechService(engine, settings(decode_timeout_s=1.0, max_concurrent_decodes=2)) as service:
         with pytest.raises(RecognitionError, match="did not answer within"):
             await asyncio.wait_for(service.transcribe(b"\0\0"), T)
-        engine.gate.set()
+        engine.open_gate()
         result = await asyncio.wait_for(service.transcribe(b"\0\0"), T)
     assert result.text == "ok"
 
 
-async def test_engine_exception_then_next_request_works() -> None:
-    engine = FakeEngine()
-    engine.fail_next = True
+async def test_engine_exception_then_next_request_works(fake: FakeEngine) -> None:
+    engine = fake
+    engine.fail_next()
     async with SpeechService(engine, settings()) as service:
         with pytest.raises(RecognitionError, match="engine exploded"):
             await asyncio.wait_for(service.transcribe(b"\0\0"), T)
@@ -108,8 +85,8 @@ async def test_engine_exception_then_next_request_works() -> None:
         assert service.in_flight == 0
 
 
-async def test_ten_minutes_of_audio_is_refused() -> None:
-    async with SpeechService(FakeEngine(), settings(max_audio_s=60)) as service:
+async def test_ten_minutes_of_audio_is_refused(fake: FakeEngine) -> None:
+    async with SpeechService(fake, settings(max_audio_s=60)) as service:
         with pytest.raises(AudioError, match="too long: 600.0 s"):
             await asyncio.wait_for(service.transcribe(bytes(2 * 16000 * 600)), T)
         stream = service.open_stream()
