@@ -15,13 +15,15 @@ cepstral mean, noise estimate, dither RNG), so the same audio used to give diffe
 depending on what was decoded before (and on the time-based seed). Now the seed is fixed and
 every utterance starts from a freshly initialized front end (`reinit_feat`, ~0.1 ms).
 
-A fresh front end starts live CMN from `cmninit`. The model's own default suits it poorly: on
-the 68 golden phrasings spoken by espeak-ng / Piper, right intents were 39 / 65 from the model
-default, 54 / 67 with CMN carried over from earlier utterances (not reproducible), and 52 / 66
-from a starting mean measured on speech of tests/dev (SttSettings.pocketsphinx_cmninit).
-An optional second pass over the whole utterance with batch CMN (`pocketsphinx_final_pass`)
-cut word errors on a 10-sentence set, but on the 68 golden phrasings it gave 39 / 65 right
-intents, so it is off by default; it also doubles decode CPU.
+The final result comes from a second pass over the whole utterance with batch CMN (the en-us
+model was trained with `-cmn batch`): it does not depend on where live CMN starts, so it holds
+up for any microphone and in noise. Right intents on tests/dev/questions-1 (every sixth, spoken;
+`bench.speech_accuracy`), espeak-ng clean / 12 dB / 6 dB, then Piper: live pass only, model's
+CMN start 48 / 62 / 31, 97 / 41 / 14%; live pass from a CMN start measured on speech
+(SttSettings.pocketsphinx_cmninit) 55 / 69 / 45, 93 / 48 / 21%; final pass 48 / 72 / 41,
+97 / 72 / 21%. The final pass doubles decode CPU (real-time factor about 0.07 -> 0.12), which
+runs in worker processes, off the event loop. Partials come from the live pass, which starts
+from `cmninit`.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class PocketsphinxEngine:
         model: DomainModel,
         min_confidence: float = 0.6,
         min_coverage: float = 0.5,
-        final_pass: bool = False,
+        final_pass: bool = True,
         hmm: Path | None = None,
         cmninit: str | None = None,
     ) -> None:

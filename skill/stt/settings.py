@@ -20,10 +20,10 @@ class SttSettings(BaseModel):
     pocketsphinx_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     pocketsphinx_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
     # Final result from a batch-CMN pass over the whole utterance: lower WER, and history-free.
-    pocketsphinx_final_pass: bool = False
-    # Where each utterance's live cepstral mean starts (13 numbers); "" = the model's own default.
-    # Measured as the mean after 40 questions of tests/dev spoken by espeak-ng and Piper; live CMN
-    # adapts within the utterance from there (see pocketsphinx_engine.py for the figures).
+    pocketsphinx_final_pass: bool = True  # batch-CMN second pass: steadier in noise (figures in the engine)
+    # Where each utterance's live cepstral mean starts (13 numbers; "" = the model's own default),
+    # for partial results. Measured as the mean after 40 questions of tests/dev spoken by
+    # espeak-ng and Piper; live CMN adapts within the utterance from there.
     pocketsphinx_cmninit: str = "48.4,0.26,-2.96,13.1,-4.10,-3.24,1.71,-12.2,-4.30,-2.64,4.31,0.38,-7.39"
     max_concurrent_decodes: int = Field(default=2, ge=1)
     max_queued_decodes: int = Field(default=4, ge=0)  # beyond this, OverloadedError
