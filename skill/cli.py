@@ -268,9 +268,29 @@ def _voices(args: argparse.Namespace, skill: Skill) -> int:
 
 
 def _run(args: argparse.Namespace, skill: Skill) -> int:
-    # Without a microphone the main job is the backend that speakers and the web page use.
-    args.port = args.wyoming_port = None
-    return _serve(args, skill)
+    """Hands-free with a microphone; without one, the backend that speakers and the web page use."""
+    from .audio.mic import find_input_device, load_sounddevice
+
+    try:
+        find_input_device(load_sounddevice())
+    except SkillError as exc:
+        print(f"no microphone here ({exc.message}): serving the backend and the web page instead", flush=True)
+        args.port = args.wyoming_port = None
+        return _serve(args, skill)
+    return asyncio.run(_handsfree(skill))
+
+
+async def _handsfree(skill: Skill) -> int:
+    from .audio.mic import microphone_chunks
+    from .handsfree.run import run_handsfree
+
+    settings = skill.settings.handsfree
+    print(f"Hands-free: say {settings.wake_phrase!r}, then your question. Ctrl-C to leave.", flush=True)
+    try:
+        await run_handsfree(skill, settings, microphone_chunks())
+    finally:
+        await skill.close()
+    return 0
 
 
 def _serve(args: argparse.Namespace, skill: Skill) -> int:
@@ -283,12 +303,12 @@ def _serve(args: argparse.Namespace, skill: Skill) -> int:
 
     async def main() -> None:
         running = await start_servers(settings, skill)
-        await skill.speech()
-        print(f"speech recognizer: {skill.engine_note}", flush=True)
         host = server.host if ":" not in server.host else f"[{server.host}]"
         print(f"B12 skill serving: open http://{host}:{running.http_port}/ in a browser", flush=True)
         if running.wyoming_port:
             print(f"Wyoming (Home Assistant) on tcp://{host}:{running.wyoming_port}", flush=True)
+        await skill.speech()
+        print(f"speech recognizer: {skill.engine_note}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .handsfree.settings import HandsFreeSettings
 from .server.settings import ServerSettings
 from .stt.settings import SttSettings
 from .tts.settings import TtsSettings
@@ -52,6 +53,7 @@ class Settings(_Section):
     stt: SttSettings = SttSettings()
     tts: TtsSettings = TtsSettings()
     server: ServerSettings = ServerSettings()
+    handsfree: HandsFreeSettings = HandsFreeSettings()
     source: Path | None = Field(default=None, exclude=True)
 
 

@@ -21,6 +21,7 @@ from skill.config import Settings
 from skill.errors import InputError
 from skill.events import Answer, Failed
 
+from skill.web import add_web_routes
 from . import keys
 from .alexa.handler import alexa_route
 from .alexa.verify import CertFetcher, RequestVerifier
@@ -69,6 +70,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/openapi.json", openapi)
+    add_web_routes(app)  # the push-to-talk page at /
     return app
 
 
