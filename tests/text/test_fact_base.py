@@ -126,3 +126,17 @@ def test_slot_values_in_answers_exist(kb: KnowledgeBase, catalog: Catalog) -> No
                 "severity",
             }
             assert set(variants) <= values, (intent, slot, set(variants) - values)
+
+
+def test_no_answer_says_the_wake_phrase_or_a_stop_phrase(kb: KnowledgeBase) -> None:
+    # Hands-free keeps listening while an answer plays (barge-in): the skill must not interrupt itself.
+    from skill.config import Settings
+
+    handsfree = Settings().handsfree
+    phrases = [handsfree.wake_phrase, *handsfree.stop_phrases]
+    texts = [f.spoken for f in kb.facts.values()] + [f.detail for f in kb.facts.values()]
+    texts += list(kb.say.model_dump().values()) + [kb.reminder]
+    for text in texts:
+        words = " " + re.sub(r"[^a-z ]", " ", text.lower()) + " "
+        for phrase in phrases:
+            assert f" {phrase} " not in words, (phrase, text)
