@@ -17,12 +17,14 @@ import resource
 import statistics
 import time
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.voices import babble, espeak, mix, pad, pink_noise, piper
-from skill.app import build_skill
+from bench.voices import Voice, babble, espeak, mix, pad, pink_noise, piper
+from skill.app import Skill, build_skill
 from skill.config import Settings
 from skill.events import Answer
 
@@ -46,53 +48,104 @@ def same(a: str, b: str) -> bool:
     return a == b or (a in REFUSAL and b in REFUSAL)
 
 
-async def run(args: argparse.Namespace) -> None:
-    cases = tomllib.loads((ROOT / "tests" / args.set).read_text())["case"]
-    if args.quick:
-        cases = cases[::6]
+BABBLE_TEXTS = [  # the talkers of the babble noise: a room talking about other things
+    "what time does the train leave for the city tomorrow morning",
+    "i think we should paint the kitchen a lighter colour this year",
+    "the football match was cancelled because of the storm last night",
+    "could you pass me the salt and the pepper please",
+    "my sister is moving to a new flat near the river next month",
+    "they say the new bakery on the corner makes excellent bread",
+]
+
+
+@dataclass(frozen=True)
+class SpeechRow:
+    voice: str
+    noise: str
+    snr: str  # "clean" or dB as text
+    n: int
+    ok: int  # answered with the labelled intent
+    agree: int  # same intent as the text path gives for the exact words
+    wer: float
+    rtf: float
+
+
+def make_noise(kind: str, voices: dict[str, Voice], seed: int = 7) -> np.ndarray:
+    if kind == "pink":
+        return pink_noise(16000 * 20, np.random.default_rng(seed))
+    return babble([voices["espeak"], voices["piper"]], BABBLE_TEXTS)
+
+
+async def measure(
+    skill: Skill,
+    cases: list[dict],  # type: ignore[type-arg]
+    voice_names: list[str],
+    conditions: list[tuple[str, str]],  # (noise kind, snr) pairs; snr "clean" ignores the noise
+    on_row: Callable[[SpeechRow], None] | None = None,
+) -> list[SpeechRow]:
+    """Every voice x condition over `cases`, through skill.listen (recognizer -> understanding -> answer)."""
     voices = {"espeak": espeak(CACHE), "piper": piper(CACHE)}
-    settings = Settings()
-    if args.off_topic_threshold is not None:
-        matcher = settings.matcher.model_copy(update={"off_topic_threshold": args.off_topic_threshold})
-        settings = settings.model_copy(update={"matcher": matcher})
-    skill = build_skill(settings)
-    start = time.perf_counter()
-    await skill.speech()
-    load_s = time.perf_counter() - start
-    print(f"recognizer: {skill.engine_note}\nload (domain model cached or built + decoder): {load_s * 1000:.0f} ms")
-    rng = np.random.default_rng(7)
-    noise_kind = args.noise
-    noise = (
-        pink_noise(16000 * 20, rng)
-        if noise_kind == "pink"
-        else babble([voices["espeak"], voices["piper"]], [c["text"] for c in cases[:6]])
-    )
-    print(f"{len(cases)} held-out questions; noise: {noise_kind}\n")
-    print(f"{'voice':7s} {'snr':>6s} {'intent ok':>10s} {'same as text':>13s} {'WER':>6s} {'RTF':>6s}")
-    for name in args.voices.split(","):
+    noises = {kind: make_noise(kind, voices) for kind in {k for k, snr in conditions if snr != "clean"}}
+    text_intent: dict[int, str] = {}
+    for n, case in enumerate(cases):
+        text_answer = await skill.ask(case["text"], f"text-{n}")
+        text_intent[n] = (text_answer.intent or "fallback") if isinstance(text_answer, Answer) else "error"
+    rows = []
+    for name in voice_names:
         voice = voices[name]
-        for snr in args.snr.split(","):
+        for kind, snr in conditions:
             ok = agree = 0
             errors, rtfs = [], []
             for n, case in enumerate(cases):
                 pcm = pad(voice(case["text"]))
                 if snr != "clean":
-                    pcm = mix(pcm, noise, float(snr))
+                    pcm = mix(pcm, noises[kind], float(snr))
                 t0 = time.perf_counter()
-                answer = await skill.listen(pcm, f"{name}-{snr}-{n}")
+                answer = await skill.listen(pcm, f"{name}-{kind}-{snr}-{n}")
                 rtfs.append((time.perf_counter() - t0) / (len(pcm) / 32000))
-                text_answer = await skill.ask(case["text"], f"text-{n}")
                 got = (answer.intent or "fallback") if isinstance(answer, Answer) else "error"
-                want_text = text_answer.intent or "fallback" if isinstance(text_answer, Answer) else "error"
                 ok += same(got, case["intent"])
-                agree += same(got, want_text)
+                agree += same(got, text_intent[n])
                 heard = answer.transcript or "" if isinstance(answer, Answer) else ""
                 errors.append(wer(" ".join(case["text"].split()), heard))
-            total = len(cases)
-            print(
-                f"{name:7s} {snr:>6s} {100 * ok / total:9.1f}% {100 * agree / total:12.1f}% "
-                f"{100 * statistics.mean(errors):5.1f}% {statistics.median(rtfs):6.3f}"
+            row = SpeechRow(
+                name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
+                statistics.mean(errors), statistics.median(rtfs),
             )
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    return rows
+
+
+def settings_with(off_topic_threshold: float | None) -> Settings:
+    settings = Settings()
+    if off_topic_threshold is not None:
+        matcher = settings.matcher.model_copy(update={"off_topic_threshold": off_topic_threshold})
+        settings = settings.model_copy(update={"matcher": matcher})
+    return settings
+
+
+async def run(args: argparse.Namespace) -> None:
+    cases = tomllib.loads((ROOT / "tests" / args.set).read_text())["case"]
+    if args.quick:
+        cases = cases[::6]
+    skill = build_skill(settings_with(args.off_topic_threshold))
+    start = time.perf_counter()
+    await skill.speech()
+    load_s = time.perf_counter() - start
+    print(f"recognizer: {skill.engine_note}\nload (domain model cached or built + decoder): {load_s * 1000:.0f} ms")
+    print(f"{len(cases)} held-out questions; noise: {args.noise}\n")
+    print(f"{'voice':7s} {'snr':>6s} {'intent ok':>10s} {'same as text':>13s} {'WER':>6s} {'RTF':>6s}")
+
+    def show(row: SpeechRow) -> None:
+        print(
+            f"{row.voice:7s} {row.snr:>6s} {100 * row.ok / row.n:9.1f}% {100 * row.agree / row.n:12.1f}% "
+            f"{100 * row.wer:5.1f}% {row.rtf:6.3f}"
+        )
+
+    conditions = [(args.noise, snr) for snr in args.snr.split(",")]
+    await measure(skill, cases, args.voices.split(","), conditions, show)
     print(
         f"\npeak memory (whole benchmark process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import tomllib
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from handlers import Conversation, load_knowledge, respond
@@ -27,6 +28,45 @@ def category(intent: str) -> str:
     if intent == "fallback":
         return "out_of_scope"
     return "builtin" if intent in BUILTINS else "domain"
+
+
+REFUSALS = {"out_of_scope", "fallback", None}
+
+Classify = Callable[[str], tuple[str | None, dict[str, str]]]
+
+
+def load_cases(path: Path = HELDOUT) -> list[dict]:  # type: ignore[type-arg]
+    return list(tomllib.loads(path.read_text())["case"])
+
+
+def intent_ok(case: dict, got: str | None, slots: dict[str, str]) -> bool:  # type: ignore[type-arg]
+    """Right intent (any refusal counts for an out-of-scope label) and the labelled slot values."""
+    want = case["intent"]
+    if not (got == want or (want in REFUSALS and got in REFUSALS)):
+        return False
+    return all(slots.get(k) == v for k, v in case.get("slots", {}).items())
+
+
+def score(classify: Classify, cases: list[dict]) -> dict[str, tuple[int, int]]:  # type: ignore[type-arg]
+    """Per category (domain, out_of_scope, emergency, dose_question, builtin): (right, total)."""
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for case in cases:
+        got, slots = classify(case["text"])
+        cat = category(case["intent"])
+        total[cat] += 1
+        right[cat] += intent_ok(case, got, slots)
+    return {cat: (right[cat], total[cat]) for cat in total}
+
+
+def matcher_classify(matcher: Matcher) -> Classify:
+    def classify(text: str) -> tuple[str | None, dict[str, str]]:
+        understood = matcher.understand(text)
+        if isinstance(understood, IntentMatch):
+            return understood.intent, dict(understood.slots)
+        return None, {}
+
+    return classify
 
 
 def evaluate(path: Path = HELDOUT, show_errors: bool = False) -> dict[str, tuple[int, int]]:

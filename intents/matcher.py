@@ -39,9 +39,10 @@ class _Phrase:
 
 
 class _PhraseTable:
-    """All phrasings for one combination of slot types, as a token-by-phrase matrix.
+    """All phrasings for one combination of slot types, with an inverted index token -> phrasings.
 
-    Scoring an utterance is then a few vector operations over every phrasing at once.
+    Scoring an utterance is then a few vector operations over every phrasing at once; memory
+    grows with the number of (token, phrasing) pairs, not with vocabulary times phrasings.
     """
 
     def __init__(
@@ -57,9 +58,11 @@ class _PhraseTable:
         self.beta2 = np.array(
             [COMMAND_BETA2 if name in commands else BETA2 for name, _, _ in entries], dtype=np.float32
         )
-        self.has_token = np.zeros((len(column), len(entries)), dtype=np.float32)
+        postings: dict[int, list[int]] = defaultdict(list)
         for n, (_, _, tokens) in enumerate(entries):
-            self.has_token[[column[t] for t in tokens], n] = 1.0
+            for token in tokens:
+                postings[column[token]].append(n)
+        self.postings = {col: np.array(rows, dtype=np.int32) for col, rows in postings.items()}
         self.weight = np.array([sum(idf[t] for t in tokens) for _, _, tokens in entries], dtype=np.float32)
         self.has_topic = np.array([bool(tokens - function) for _, _, tokens in entries])
 
@@ -71,12 +74,20 @@ class _PhraseTable:
         column: dict[str, int],
         function: frozenset[str],
     ) -> tuple[float, _Phrase | None]:
-        if not known:
+        hits = [
+            (self.postings[column[t]], w, t not in function)
+            for t, w in zip(known, weights, strict=True)
+            if column[t] in self.postings
+        ]
+        if not hits:
             return 0.0, None
-        rows = self.has_token[[column[t] for t in known]]
-        overlap = np.asarray(weights, dtype=np.float32) @ rows
-        topic_rows = [n for n, t in enumerate(known) if t not in function]
-        on_topic = rows[topic_rows].any(axis=0) if topic_rows else np.zeros(len(self.phrases), dtype=bool)
+        size = len(self.phrases)
+        overlap = np.zeros(size, dtype=np.float32)
+        on_topic = np.zeros(size, dtype=bool)
+        for rows, weight, topical in hits:
+            overlap[rows] += weight  # a phrasing holds each token once, so no index repeats here
+            if topical:
+                on_topic[rows] = True
         # A phrasing with topic words must share one of them; sharing only "what is the" is no match.
         overlap[self.has_topic & ~on_topic] = 0.0
         utterance = float(sum(weights)) + unknown_weight

@@ -1,0 +1,1 @@
+"""Baselines the skill's own matcher is measured against (same intent data, no safety layer)."""

@@ -1,0 +1,957 @@
+"""Run every benchmark and collect the results (`python -m bench` calls `run`, then writes them).
+
+Each section returns a plain dict (JSON-able) with the command that reproduces it; a section that
+fails is recorded as failed with its error, and the others still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone, UTC
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = ".venv/bin/python"
+SNRS = [24, 21, 18, 15, 12, 9, 6]
+RHINO_REFERENCE = 97.6  # Picovoice's published speech-to-intent average over 6-24 dB, coffee-ordering task
+VOSK_MODEL_NOTE = (
+    "vosk 0.3.45 is installed but no English vosk model is on this machine (none can be installed "
+    "from the package registries here), so only pocketsphinx (embedded English) is measured"
+)
+
+Result = dict[str, Any]
+
+
+# --- the machine --------------------------------------------------------------------------------------
+
+
+def machine() -> Result:
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = float("nan")
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    versions = {"python": platform.python_version()}
+    for package in ("pocketsphinx", "vosk", "pyttsx3", "aiohttp", "hassil", "rapidfuzz", "piper-tts", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    espeak = shutil.which("espeak-ng")
+    versions["espeak-ng"] = (
+        subprocess.run([espeak, "--version"], capture_output=True, text=True).stdout.split(":")[1].split()[0]
+        if espeak
+        else "not installed"
+    )
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--short"], cwd=ROOT, capture_output=True, text=True).stdout
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "versions": versions,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git.stdout.strip(),
+        "uncommitted_files": len([line for line in dirty.splitlines() if line.strip()]),
+    }
+
+
+# --- understanding accuracy on text -----------------------------------------------------------------------
+
+
+def _rate(fn: Callable[[str], object], texts: list[str], rounds: int) -> float:
+    for t in texts[:10]:
+        fn(t)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for t in texts:
+            fn(t)
+    return rounds * len(texts) / (time.perf_counter() - start)
+
+
+def text_accuracy(quick: bool) -> Result:
+    from bench.baselines.hassil_baseline import HassilBaseline
+    from bench.baselines.rapidfuzz_baseline import CUTOFF, RapidfuzzBaseline
+    from bench.text_accuracy import HELDOUT, evaluate, load_cases, matcher_classify, score
+    from bench.text_path import _time
+    from intents import Matcher
+    from intents.catalog import SafetySpec
+    from skill.app import build_skill
+    from skill.config import Settings
+
+    cases = load_cases(HELDOUT)
+    texts = [c["text"] for c in cases]
+    rounds = 1 if quick else 3
+    skill = build_skill(Settings())
+    catalog = skill.catalog
+    no_rules = SafetySpec(red_flags=("(?!)",), out_of_scope=("(?!)",), spoken_examples=())
+    unsafe = Matcher(catalog.model_copy(update={"safety": no_rules}), threshold=skill.settings.matcher.threshold)
+    systems: dict[str, tuple[Callable[[str], tuple[str | None, dict[str, str]]], float]] = {}
+    start = time.perf_counter()
+    hassil = HassilBaseline(catalog)
+    hassil_build = time.perf_counter() - start
+    start = time.perf_counter()
+    fuzzy = RapidfuzzBaseline(catalog)
+    fuzzy_build = time.perf_counter() - start
+    start = time.perf_counter()
+    Matcher(catalog)
+    ours_build = time.perf_counter() - start
+    systems["this project (matcher + safety rules)"] = (matcher_classify(skill.matcher), ours_build)
+    systems["this project without safety rules"] = (matcher_classify(unsafe), ours_build)
+    systems["hassil 3 (exact templates, no safety layer)"] = (hassil.classify, hassil_build)
+    systems[f"rapidfuzz token_set_ratio >= {CUTOFF:g} (no safety layer)"] = (fuzzy.classify, fuzzy_build)
+    rows = []
+    for name, (classify, build_s) in systems.items():
+        per_cat = score(classify, cases)
+        rows.append(
+            {
+                "system": name,
+                "categories": per_cat,
+                "right": sum(r for r, _ in per_cat.values()),
+                "total": sum(t for _, t in per_cat.values()),
+                "utt_per_s": round(_rate(classify, texts[::4] if quick else texts, rounds)),
+                "build_s": round(build_s, 3),
+            }
+        )
+    with contextlib.redirect_stdout(io.StringIO()):
+        strict = evaluate(HELDOUT)
+    samples = asyncio.run(_time(skill.pipeline, texts, rounds))
+    return {
+        "command": f"{PY} -m bench{' --quick' if quick else ''}  (standalone: {PY} -m bench.text_accuracy)",
+        "cases": len(cases),
+        "rows": rows,
+        "strict": strict,
+        "pipeline_utt_per_s": round(len(samples) / sum(samples)),
+        "pipeline_p50_ms": round(1e3 * statistics.median(samples), 3),
+        "pipeline_p99_ms": round(1e3 * sorted(samples)[int(0.99 * (len(samples) - 1))], 3),
+    }
+
+
+# --- spoken accuracy against noise ---------------------------------------------------------------------------
+
+
+def _speech_job(voice: str, conditions: list[tuple[str, str]], stride: int) -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
+    from bench.speech_accuracy import measure
+    from bench.text_accuracy import load_cases
+    from skill.app import build_skill
+    from skill.config import Settings
+
+    async def go() -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
+        skill = build_skill(Settings())
+        start = time.perf_counter()
+        await skill.speech()
+        load_s = time.perf_counter() - start
+        try:
+            rows = await measure(skill, load_cases()[::stride], [voice], conditions)
+        finally:
+            await skill.close()
+        return [asdict(r) for r in rows], skill.engine_note, load_s
+
+    return asyncio.run(go())
+
+
+def speech_accuracy(quick: bool) -> Result:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bench.text_accuracy import load_cases
+
+    stride = 24 if quick else 3
+    snrs = [12] if quick else SNRS
+    conditions = [("none", "clean")] + [(kind, str(s)) for kind in ("pink", "babble") for s in snrs]
+    voices = ["espeak", "piper"]
+    # One process per voice: the two run side by side on the two cores.
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        jobs = [pool.submit(_speech_job, v, conditions, stride) for v in voices]
+        results = [j.result() for j in jobs]
+    rows = [r for rs, _, _ in results for r in rs]
+    n = len(load_cases()[::stride])
+    return {
+        "command": f"{PY} -m bench{' --quick' if quick else ''}  (standalone, one noise: "
+        f"{PY} -m bench.speech_accuracy --snr clean,24,21,18,15,12,9,6 --noise babble)",
+        "questions": n,
+        "stride": stride,
+        "engine": results[0][1],
+        "load_ms": round(1e3 * statistics.median(r[2] for r in results)),
+        "rows": rows,
+    }
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 0.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+# --- speed and cost: the existing benchmarks as subprocesses ---------------------------------------------------
+
+
+def _run(cmd: list[str], timeout: float) -> str:
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+    return proc.stdout
+
+
+def stt(quick: bool) -> Result:
+    cmd = [PY, "bench/stt_bench.py", "--voices", "espeak" if quick else "espeak,piper"]
+    with tempfile.TemporaryDirectory() as tmp:
+        if quick:  # a few of the script's own sentences
+            from bench.stt_bench import OFF_TOPIC, SENTENCES
+
+            (Path(tmp) / "in.txt").write_text("\n".join(SENTENCES[:4]))
+            (Path(tmp) / "off.txt").write_text("\n".join(OFF_TOPIC[:2]))
+            cmd += ["--sentences", str(Path(tmp) / "in.txt"), "--off-topic", str(Path(tmp) / "off.txt")]
+        out = _run(cmd, 900)
+        cmd = [c if not c.startswith(tmp) else f"<{Path(c).name}: the first sentences of its own lists>" for c in cmd]
+    load = re.search(r"median (\d+) ms", out)
+    mem = re.search(r"memory: \+(\d+) MB RSS for 5 engines, (\d+) MB total", out)
+    rtfs = [float(x) for x in re.findall(r"real-time factor: median ([\d.]+)", out)]
+    return {
+        "command": " ".join(cmd),
+        "output": out.strip(),
+        "load_ms": int(load.group(1)) if load else None,
+        "memory_5_engines_mb": int(mem.group(1)) if mem else None,
+        "rtf": rtfs,
+    }
+
+
+def tts(quick: bool) -> Result:
+    cmd = [PY, "bench/tts_bench.py", "--runs", "5" if quick else "20", "--json"]
+    return {"command": " ".join(cmd), "rows": json.loads(_run(cmd, 600))}
+
+
+def server(quick: bool) -> Result:
+    cmd = [PY, "bench/server_bench.py", "--seconds", "1" if quick else "5", "--streams", "1" if quick else "1,2,4,6"]
+    out = _run(cmd, 600)
+    ratio = re.search(r"ratio ask/trivial = ([\d.]+)", out)
+    ask = re.search(r"/v1/ask\s+(\d+) req/s", out)
+    triv = re.search(r"trivial\s+(\d+) req/s", out)
+    streams = [json.loads(line.strip()) for line in out.splitlines() if line.strip().startswith("{")]
+    return {
+        "command": " ".join(cmd),
+        "output": out.strip(),
+        "ratio": float(ratio.group(1)) if ratio else None,
+        "ask_rps": int(ask.group(1)) if ask else None,
+        "trivial_rps": int(triv.group(1)) if triv else None,
+        "streams": streams,
+    }
+
+
+# --- resident memory of `b12-skill serve` ---------------------------------------------------------------------
+
+
+def _tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS of the process, RSS of it plus all its descendants), MB."""
+
+    def rss(p: int) -> float:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def children(p: int) -> list[int]:
+        out: list[int] = []
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    out += [int(c) for c in (task / "children").read_text().split()]
+        return out
+
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss(p)
+        todo += children(p)
+    return rss(pid), total
+
+
+def _question_wav(text: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "q.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(out), text], check=True, capture_output=True)
+        return out.read_bytes()
+
+
+def serve_memory(quick: bool) -> Result:
+    import aiohttp
+
+    seconds = 3.0 if quick else 10.0
+    config = (ROOT / "config.toml").read_text()
+    config = re.sub(r"(?m)^rate_per_minute\s*=.*$", "rate_per_minute = 1000000000", config)
+    config = re.sub(r"(?m)^rate_burst\s*=.*$", "rate_burst = 1000000000", config)
+    wav = _question_wav("do b twelve shots make you sore")
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "config.toml"
+        cfg.write_text(config)
+        cmd = [".venv/bin/b12-skill", "--config", str(cfg), "serve", "--port", "0", "--wyoming-port", "0"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            found, seen = None, []
+            while found is None and proc.stdout is not None and len(seen) < 20:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                found = re.search(r"serving: open http://([^/]+)/", line)
+            if not found:
+                raise RuntimeError(f"serve did not report its port: {seen!r}")
+            base = f"http://{found.group(1)}"
+
+            async def measure() -> Result:
+                async with aiohttp.ClientSession() as http:
+                    for _ in range(300):
+                        with contextlib.suppress(aiohttp.ClientError):
+                            async with http.get(f"{base}/healthz") as resp:
+                                if (await resp.json()).get("status") == "ok":
+                                    break
+                        await asyncio.sleep(0.1)
+                    await asyncio.sleep(2.0)
+                    idle = _tree_rss_mb(proc.pid)
+                    peak = list(idle)
+                    counts = {"ask": 0, "listen": 0, "errors": 0}
+                    deadline = time.perf_counter() + seconds
+
+                    async def asker() -> None:
+                        while time.perf_counter() < deadline:
+                            async with http.post(f"{base}/v1/ask", json={"text": "can b12 make me ache"}) as r:
+                                await r.read()
+                                counts["ask" if r.status == 200 else "errors"] += 1
+
+                    async def listener() -> None:
+                        while time.perf_counter() < deadline:
+                            async with http.post(
+                                f"{base}/v1/listen", data=wav, headers={"Content-Type": "audio/wav"}
+                            ) as r:
+                                await r.read()
+                                counts["listen" if r.status == 200 else "errors"] += 1
+
+                    async def sampler() -> None:
+                        while time.perf_counter() < deadline:
+                            now = _tree_rss_mb(proc.pid)
+                            peak[0], peak[1] = max(peak[0], now[0]), max(peak[1], now[1])
+                            await asyncio.sleep(0.1)
+
+                    await asyncio.gather(*(asker() for _ in range(4)), *(listener() for _ in range(2)), sampler())
+                    return {
+                        "idle_mb": round(idle[0]),
+                        "idle_tree_mb": round(idle[1]),
+                        "load_peak_mb": round(peak[0]),
+                        "load_peak_tree_mb": round(peak[1]),
+                        "requests": counts,
+                        "seconds": seconds,
+                    }
+
+            out = asyncio.run(measure())
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    out["command"] = " ".join(cmd[:2] + ["<config.toml with rate limits off>"] + cmd[3:])
+    return out
+
+
+# --- end of speech to first answer audio ----------------------------------------------------------------------
+
+
+def handsfree(quick: bool) -> Result:
+    """The pipeline measured here, and the colleague's bench/handsfree_bench.py (the whole
+    hands-free loop: wake phrase, real-time audio) when it exists."""
+    out = asyncio.run(_handsfree_own(quick))
+    script = ROOT / "bench" / "handsfree_bench.py"
+    if script.exists() and not quick:
+        cmd = [PY, "bench/handsfree_bench.py"]
+        try:
+            text = _run(cmd, 900).strip()
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            text = f"failed: {exc}"
+        latency = re.search(r"first answer audio \((\d+) runs.*?p50 ([\d.]+) s, p95 ([\d.]+) s", text)
+        wake = re.search(r"miss rate ([\d.]+%) \((\d+/\d+)\), false accepts ([\d.]+)/h", text)
+        out["handsfree_bench"] = {
+            "command": " ".join(cmd),
+            "output": text,
+            "latency": {"runs": int(latency[1]), "p50_s": float(latency[2]), "p95_s": float(latency[3])}
+            if latency
+            else None,
+            "wake": {"miss_rate": wake[1], "misses": wake[2], "false_accepts_per_h": float(wake[3])} if wake else None,
+        }
+    return out
+
+
+async def _handsfree_own(quick: bool) -> Result:
+    from bench.text_accuracy import load_cases
+    from bench.voices import espeak, pad
+    from skill.app import build_skill
+    from skill.config import Settings
+    from skill.events import Answer, AudioChunk, AudioEnd, SpokenAnswer
+
+    settings = Settings()
+    # Every answer synthesized afresh: the cache would make repeated answers free.
+    settings = settings.model_copy(
+        update={"tts": settings.tts.model_copy(update={"cache_max_mb": 0, "memory_cache_mb": 0})}
+    )
+    skill = build_skill(settings)
+    voice = espeak(ROOT / ".cache" / "bench-speech")
+    cases = load_cases()[:: 36 if quick else 6]
+    to_answer, to_first, to_spoken = [], [], []
+    try:
+        await skill.speech()
+        tts = await skill.voice()
+        text_pipe, spoken_pipe = skill.pipeline, skill.spoken_pipeline(16000)
+        for round_ in range(2):  # round 0 warms up; round 1 is measured
+            for n, case in enumerate(cases):
+                pcm = pad(voice(case["text"]))
+                for pipe, which in ((text_pipe, "text"), (spoken_pipe, "spoken")):
+                    session = f"hf-{round_}-{n}-{which}"
+                    for i in range(0, len(pcm), 3200):
+                        async for _ in pipe.run(AudioChunk(session=session, pcm=pcm[i : i + 3200])):
+                            pass
+                    start = time.perf_counter()
+                    async for event in pipe.run(AudioEnd(session=session)):
+                        if which == "text" and isinstance(event, Answer):
+                            answered = time.perf_counter() - start
+                            chunks = tts.stream(event.text, sample_rate=16000)
+                            await anext(chunks)
+                            first = time.perf_counter() - start
+                            await chunks.aclose()
+                            if round_:
+                                to_answer.append(answered)
+                                to_first.append(first)
+                        if which == "spoken" and isinstance(event, SpokenAnswer) and round_:
+                            to_spoken.append(time.perf_counter() - start)
+    finally:
+        await skill.close()
+
+    def pct(xs: list[float], q: float) -> float:
+        xs = sorted(xs)
+        return round(1e3 * xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))], 1)
+
+    return {
+        "command": f"{PY} -m bench{' --quick' if quick else ''}  (section handsfree, in bench/report.py)",
+        "questions": len(cases),
+        "rows": [
+            {"what": name, "p50_ms": pct(xs, 0.5), "p95_ms": pct(xs, 0.95), "n": len(xs)}
+            for name, xs in (
+                ("end of speech -> answer text", to_answer),
+                ("end of speech -> first audio chunk (streamed TTS)", to_first),
+                ("end of speech -> whole spoken answer (SpokenAnswer event)", to_spoken),
+            )
+        ],
+    }
+
+
+# --- scaling --------------------------------------------------------------------------------------------------
+
+
+def scaling(quick: bool) -> Result:
+    from bench.scaling import http_scaling, intent_scaling
+    from bench.text_accuracy import load_cases
+
+    sizes = [1, 3] if quick else [1, 3, 10, 100]
+    clients = [1, 4, 16, 64]
+    seconds = 0.5 if quick else 3.0
+    return {
+        "command": f"{PY} -m bench.scaling{' --quick' if quick else ''}",
+        "intents": [asdict(r) for r in intent_scaling(sizes, load_cases())],
+        "http": [asdict(r) for r in asyncio.run(http_scaling(clients, seconds))],
+    }
+
+
+# --- all of it ------------------------------------------------------------------------------------------------
+
+SECTIONS: dict[str, Callable[[bool], Result]] = {
+    "text": text_accuracy,
+    "speech": speech_accuracy,
+    "stt": stt,
+    "tts": tts,
+    "server": server,
+    "serve_memory": serve_memory,
+    "handsfree": handsfree,
+    "scaling": scaling,
+}
+
+
+def run(quick: bool, only: list[str] | None = None) -> Result:
+    results: Result = {"quick": quick, "machine": machine(), "sections": {}, "timings_s": {}}
+    for name, section in SECTIONS.items():
+        if only and name not in only:
+            continue
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            results["sections"][name] = section(quick)
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            results["sections"][name] = {"failed": f"{type(exc).__name__}: {exc}"}
+        results["timings_s"][name] = round(time.perf_counter() - start, 1)
+        print(f"[bench] {name} done in {results['timings_s'][name]} s", file=sys.stderr, flush=True)
+    return results
+
+
+# --- BENCHMARKS.md ----------------------------------------------------------------------------------------------
+
+CAT_NAMES = {
+    "domain": "correct answers (domain intents)",
+    "out_of_scope": "correct refusals (out of scope)",
+    "emergency": "emergencies caught",
+    "dose_question": "dose questions (no-dose answer)",
+    "builtin": "built-ins (help, repeat, stop...)",
+}
+
+
+def _nth(stride: int) -> str:
+    if stride == 1:
+        return ""
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(stride % 10 if stride % 100 not in (11, 12, 13) else 0, "th")
+    return f"{stride}{suffix} "
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{100 * k / n:.1f}%" if n else "n/a"
+
+
+def _ok(section: Result | None) -> bool:
+    return bool(section) and "failed" not in section  # type: ignore[operator]
+
+
+def _speech_summary(rows: list[Result], voice: str) -> tuple[float | None, float | None]:
+    clean = [r for r in rows if r["voice"] == voice and r["snr"] == "clean"]
+    noisy = [r for r in rows if r["voice"] == voice and r["snr"] != "clean" and 6 <= float(r["snr"]) <= 24]
+    c = 100 * clean[0]["ok"] / clean[0]["n"] if clean else None
+    a = 100 * sum(r["ok"] for r in noisy) / sum(r["n"] for r in noisy) if noisy else None
+    return c, a
+
+
+def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> str:
+    m, s = results["machine"], results["sections"]
+    v = m["versions"]
+    out: list[str] = ["# Benchmarks", ""]
+    out += [
+        f"Generated by `{main_command}` on {m['date']} (commit {m['commit']}"
+        + (
+            f", {m['uncommitted_files']} files with uncommitted changes in the working tree"
+            if m["uncommitted_files"]
+            else ""
+        )
+        + f"; whole run {sum(results['timings_s'].values()) / 60:.1f} min)."
+        + (" **Quick smoke run: subsets only, not the figures to quote.**" if results["quick"] else ""),
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB memory, {m['os']}; shared and noisy "
+        "(other work runs on the same cores), no GPU. Timings vary by tens of percent from run to run.",
+        "- Versions: "
+        + ", ".join(
+            f"{k} {v[k]}"
+            for k in (
+                "python",
+                "pocketsphinx",
+                "vosk",
+                "pyttsx3",
+                "espeak-ng",
+                "aiohttp",
+                "hassil",
+                "rapidfuzz",
+                "piper-tts",
+                "numpy",
+            )
+        ),
+        f"- Speech engines: {VOSK_MODEL_NOTE}.",
+        "",
+    ]
+    out += _headline(s)
+    out += _text_md(s.get("text"), figures)
+    out += _speech_md(s.get("speech"), figures)
+    out += _latency_md(s.get("handsfree"))
+    out += _cost_md(s)
+    out += _scaling_md(s.get("scaling"), figures)
+    out += _missing_md(results)
+    return "\n".join(out) + "\n"
+
+
+def _headline(s: Result) -> list[str]:
+    out = ["## Headline figures", ""]
+    t = s.get("text")
+    if _ok(t):
+        ours, hassil, fuzzy = t["rows"][0], t["rows"][2], t["rows"][3]
+        emerg = ours["categories"]["emergency"]
+        out.append(
+            f"- Understanding typed questions: **{_pct(ours['right'], ours['total'])}** of {t['cases']} held-out "
+            f"questions right (emergencies caught: {emerg[0]}/{emerg[1]}), against {_pct(hassil['right'], hassil['total'])} "
+            f"for Home Assistant's hassil and {_pct(fuzzy['right'], fuzzy['total'])} for a rapidfuzz nearest-phrase "
+            "matcher given the same intent templates."
+        )
+        out.append(
+            f"- Text path speed: {t['pipeline_utt_per_s']} questions/s through the whole text pipeline in one process "
+            f"(p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms)."
+        )
+    sp = s.get("speech")
+    if _ok(sp):
+        parts = []
+        for voice in ("espeak", "piper"):
+            c, a = _speech_summary(sp["rows"], voice)
+            if c is not None:
+                parts.append(
+                    f"{voice}: {c:.0f}% clean"
+                    + (f", {a:.0f}% averaged over 6-24 dB pink and babble noise" if a is not None else "")
+                )
+        out.append(
+            f"- Spoken questions (synthesized, {sp['questions']} held-out questions, pocketsphinx): "
+            + "; ".join(parts)
+            + f". For scale only: Picovoice Rhino publishes {RHINO_REFERENCE}% averaged over 6-24 dB on its own "
+            "coffee-ordering task (a different task and audio; not comparable)."
+        )
+    hf = s.get("handsfree")
+    if _ok(hf):
+        first = next(r for r in hf["rows"] if "first audio" in r["what"])
+        out.append(
+            f"- End of speech to first answer audio: p50 {first['p50_ms']:.0f} ms, p95 {first['p95_ms']:.0f} ms "
+            "(recognition + understanding + first streamed TTS chunk, TTS cache off)."
+        )
+    sv, mem = s.get("server"), s.get("serve_memory")
+    if _ok(sv) and sv["ratio"] is not None:
+        out.append(
+            f"- HTTP: POST /v1/ask serves {sv['ask_rps']} requests/s, {sv['ratio']:.2f}x a trivial aiohttp endpoint "
+            f"in the same process ({sv['trivial_rps']} requests/s)."
+        )
+    if _ok(mem):
+        out.append(
+            f"- Memory: `b12-skill serve` {mem['idle_mb']} MB resident idle ({mem['idle_tree_mb']} MB with its "
+            f"speech and voice worker processes), {mem['load_peak_tree_mb']} MB at peak under /v1/ask + /v1/listen load."
+        )
+    st, tt = s.get("stt"), s.get("tts")
+    if _ok(st) and _ok(tt):
+        row = tt["rows"][0]
+        out.append(
+            f"- Engines: speech-to-text real-time factor {', '.join(f'{x:.2f}' for x in st['rtf'])} "
+            f"(espeak{', piper' if len(st['rtf']) > 1 else ''} voices), recognizer load {st['load_ms']} ms; "
+            f"text-to-speech first audio {row['warm_first_audio_ms']} ms warm, {row['cached_first_audio_ms']} ms cached, "
+            f"{row['cold_first_audio_ms']} ms cold, real-time factor {row['rtf']}."
+        )
+    return out + [""]
+
+
+def _text_md(t: Result | None, figures: dict[str, str]) -> list[str]:
+    out = ["## 1. Understanding accuracy on text", ""]
+    if not _ok(t):
+        return out + [f"FAILED: {t.get('failed') if t else 'not run'}", ""]
+    out += [
+        f"Command: `{t['command']}`"
+        + (f"; figure: `{figures['text_accuracy']}`" if "text_accuracy" in figures else ""),
+        "",
+        f"The {t['cases']} questions in `tests/heldout/questions.toml` were written by a separate session from the "
+        "source document and the intent catalogue only, and are never used to write or tune intents, language "
+        "models or thresholds: they only measure. Earlier held-out sets were moved to `tests/dev/` once their misses "
+        "had been read, and a fresh set written. (The rapidfuzz baseline's scorer and cutoff were chosen on "
+        "`tests/dev/`, never on this set.)",
+        "",
+        "Scoring: the labelled intent (and labelled slot values) must come out; for an out-of-scope label any refusal "
+        "counts (out_of_scope or not recognized). The baselines get the same intent templates as this project: "
+        "`bench/baselines/hassil_baseline.py` turns knowledge.toml + conversation.toml into hassil's `Intents` "
+        "(slot lists from slots.toml, B12 spellings as an expansion rule, fillers as skip words) and calls "
+        "`recognize_best` - hassil 3 has no fuzzy matching, so a question must fit a template exactly; "
+        "`bench/baselines/rapidfuzz_baseline.py` expands every template and takes `process.extractOne` "
+        "(token_set_ratio, cutoff 80). Neither baseline has a safety layer (hassil has none), so neither can catch "
+        'an emergency; "without safety rules" is this project\'s matcher with its red-flag and out-of-scope rules '
+        "emptied.",
+        "",
+    ]
+    head = "| | " + " | ".join(r["system"] for r in t["rows"]) + " |"
+    out += [head, "|---" * (len(t["rows"]) + 1) + "|"]
+    for cat in CATEGORIES_ORDER:
+        cells = []
+        for r in t["rows"]:
+            k, n = r["categories"].get(cat, (0, 0))
+            cells.append(f"{k}/{n} ({_pct(k, n)})")
+        out.append(f"| {CAT_NAMES[cat]} | " + " | ".join(cells) + " |")
+    out.append(
+        "| **all** | "
+        + " | ".join(f"**{r['right']}/{r['total']} ({_pct(r['right'], r['total'])})**" for r in t["rows"])
+        + " |"
+    )
+    out.append("| utterances per second (one core) | " + " | ".join(str(r["utt_per_s"]) for r in t["rows"]) + " |")
+    out.append("| build time, s | " + " | ".join(f"{r['build_s']:.3f}" for r in t["rows"]) + " |")
+    strict = t["strict"]
+    k, n = sum(a for a, _ in strict.values()), sum(b for _, b in strict.values())
+    out += [
+        "",
+        f"The whole text pipeline (understanding + answer + sessions): {t['pipeline_utt_per_s']} questions/s, "
+        f"p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms. Stricter scoring (`bench.text_accuracy`: "
+        f"also the answer must contain the labelled key words): {k}/{n} ({_pct(k, n)}).",
+        "",
+    ]
+    ours = t["rows"][0]
+    behind = []
+    for r in t["rows"][2:]:
+        for cat in CATEGORIES_ORDER:
+            a, b = ours["categories"].get(cat, (0, 0)), r["categories"].get(cat, (0, 0))
+            if b[1] and b[0] > a[0]:
+                behind.append(f"on {CAT_NAMES[cat]}, {r['system']} gets {b[0]}/{b[1]} and this project {a[0]}/{a[1]}")
+        if r["utt_per_s"] > ours["utt_per_s"]:
+            behind.append(
+                f"on speed, {r['system']} runs {r['utt_per_s']} utterances/s and this project's matcher {ours['utt_per_s']}"
+            )
+    if behind:
+        out += ["**Where this project is behind a baseline:** " + "; ".join(behind) + ".", ""]
+    if any(
+        r["categories"].get("out_of_scope", (0, 0))[0] == r["categories"].get("out_of_scope", (0, 1))[1]
+        for r in t["rows"][2:3]
+    ):
+        out += [
+            "hassil's perfect refusal score is no skill: it refuses everything that does not fit a template "
+            "exactly, which is also why it answers few real questions.",
+            "",
+        ]
+    return out
+
+
+CATEGORIES_ORDER = ["domain", "out_of_scope", "emergency", "dose_question", "builtin"]
+
+
+def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
+    out = ["## 2. Spoken accuracy against noise", ""]
+    if not _ok(sp):
+        return out + [f"FAILED: {sp.get('failed') if sp else 'not run'}", ""]
+    out += [
+        f"Command: `{sp['command']}`" + (f"; figure: `{figures['speech_snr']}`" if "speech_snr" in figures else ""),
+        "",
+        f"In the style of Picovoice's speech-to-intent benchmark: every {_nth(sp['stride'])}"
+        f"held-out question ({sp['questions']} of them, all categories), synthesized by two voices (espeak-ng en-us, "
+        "Piper's bundled joe voice), mixed with noise made here at a given speech-to-noise RMS ratio, sent through "
+        "`skill.listen` (recognizer -> understanding -> answer); a question counts when the answer's intent is the "
+        "labelled one. Noise: pink (1/f shaped white noise) and babble (six synthesized talkers saying unrelated "
+        f"sentences, mixed). Engine: {sp['engine']}. Recognizer load {sp['load_ms']} ms. "
+        f"{VOSK_MODEL_NOTE}. The 95% intervals (Wilson) show how few questions each point rests on.",
+        "",
+        f"Reference, not comparable: Picovoice publishes {RHINO_REFERENCE}% for Rhino averaged over 6-24 dB on its "
+        "own coffee-ordering task (real recorded speakers, a closed grammar for one task); here the questions are "
+        "free-form, the speech synthetic, the noise local.",
+        "",
+        "| voice | noise | SNR dB | right intent | 95% interval | same intent as the text path | word error rate | real-time factor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sp["rows"]:
+        lo, hi = wilson(r["ok"], r["n"])
+        out.append(
+            f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
+            f"{100 * lo:.0f}-{100 * hi:.0f}% | {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |"
+        )
+    out.append("")
+    for voice in ("espeak", "piper"):
+        c, a = _speech_summary(sp["rows"], voice)
+        if a is not None:
+            out.append(f"- {voice}: {c:.1f}% clean, {a:.1f}% averaged over every noisy condition from 6 to 24 dB.")
+    return out + [""]
+
+
+def _latency_md(hf: Result | None) -> list[str]:
+    out = ["## 3. End of speech to first answer audio", ""]
+    if not _ok(hf):
+        return out + [f"FAILED: {hf.get('failed') if hf else 'not run'}", ""]
+    out += [
+        f"Command: `{hf['command']}`",
+        "",
+        f"Measured in bench/report.py through the real pipeline: {hf['questions']} held-out questions (espeak-ng voice), "
+        "fed to `skill.spoken_pipeline(16000)` / `skill.pipeline` as 100 ms `AudioChunk` events, then `AudioEnd`; "
+        "timed from `AudioEnd` to the answer, to the first chunk of `skill.voice().stream(answer)`, and to the "
+        "`SpokenAnswer` event. TTS cache off, so every answer is synthesized. One warm-up round, then one measured round.",
+        "",
+        "| from end of speech to | p50 | p95 | n |",
+        "|---|---|---|---|",
+    ]
+    for r in hf["rows"]:
+        out.append(
+            f"| {r['what'].removeprefix('end of speech -> ')} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['n']} |"
+        )
+    extra = hf.get("handsfree_bench")
+    if extra:
+        out += [
+            "",
+            f"The hands-free loop (wake phrase, audio paced in real time, end-of-speech silence included), from a "
+            f"colleague's `bench/handsfree_bench.py`, as it ran here: `{extra['command']}`",
+            "",
+            "```",
+            extra["output"],
+            "```",
+        ]
+        if extra["latency"] is None or extra["latency"]["runs"] < 3:
+            out.append(
+                "It gave few or no answers in this run (work in progress when this report was made): "
+                "its figures are not to be quoted yet."
+            )
+    return out + [""]
+
+
+def _cost_md(s: Result) -> list[str]:
+    out = ["## 4. Speed and cost", ""]
+    st = s.get("stt")
+    out += ["### Speech-to-text (pocketsphinx)", ""]
+    if _ok(st):
+        out += [f"Command: `{st['command']}`", "", "```", st["output"], "```", ""]
+    else:
+        out += [f"FAILED: {st.get('failed') if st else 'not run'}", ""]
+    tt = s.get("tts")
+    out += ["### Text-to-speech (pyttsx3 / espeak-ng worker)", ""]
+    if _ok(tt):
+        keys = list(tt["rows"][0])
+        out += [
+            f"Command: `{tt['command']}` (medians; a two-sentence answer)",
+            "",
+            "| | " + " | ".join(f"{r['sample_rate']} Hz" for r in tt["rows"]) + " |",
+            "|---" * (len(tt["rows"]) + 1) + "|",
+        ]
+        out += [f"| {k} | " + " | ".join(str(r[k]) for r in tt["rows"]) + " |" for k in keys if k != "sample_rate"]
+        out.append("")
+    else:
+        out += [f"FAILED: {tt.get('failed') if tt else 'not run'}", ""]
+    sv = s.get("server")
+    out += ["### HTTP and WebSocket server", ""]
+    if _ok(sv):
+        out += [f"Command: `{sv['command']}`", "", "```", sv["output"], "```", ""]
+    else:
+        out += [f"FAILED: {sv.get('failed') if sv else 'not run'}", ""]
+    mem = s.get("serve_memory")
+    out += ["### Resident memory of `b12-skill serve`", ""]
+    if _ok(mem):
+        r = mem["requests"]
+        out += [
+            f"Command: `{mem['command']}` started by bench/report.py; VmRSS from /proc after /healthz said ok and 2 s "
+            f"of idling, then the peak while 4 clients posted /v1/ask and 2 posted /v1/listen (a WAV question) for "
+            f"{mem['seconds']:g} s ({r['ask']} asks, {r['listen']} listens, {r['errors']} errors).",
+            "",
+            "| | server process | with worker processes |",
+            "|---|---|---|",
+            f"| idle | {mem['idle_mb']} MB | {mem['idle_tree_mb']} MB |",
+            f"| under load (peak) | {mem['load_peak_mb']} MB | {mem['load_peak_tree_mb']} MB |",
+            "",
+        ]
+    else:
+        out += [f"FAILED: {mem.get('failed') if mem else 'not run'}", ""]
+    return out
+
+
+def _scaling_md(sc: Result | None, figures: dict[str, str]) -> list[str]:
+    out = ["## 5. Scaling", ""]
+    if not _ok(sc):
+        return out + [f"FAILED: {sc.get('failed') if sc else 'not run'}", ""]
+    out += [
+        f"Command: `{sc['command']}`"
+        + "".join(f"; figure: `{figures[k]}`" for k in ("scaling_intents", "scaling_http") if k in figures),
+        "",
+        "### With the number of intents and phrasings",
+        "",
+        "The real catalogue plus synthetic copies of every intent, renamed, each copy with its own nonsense content "
+        "words (function words, slots and template syntax kept; synonyms share one nonsense word). A Matcher is "
+        "built from the in-memory Catalog in a fresh process per size; latency over the 179 held-out questions.",
+        "",
+        "| size | intents | templates | phrasings scored | vocabulary | dense matrices | build | memory added | p50 | p99 | held-out accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sc["intents"]:
+        if r["built"]:
+            out.append(
+                f"| {r['size']}x | {r['intents']} | {r['templates']} | {r['phrasings']} | {r['vocabulary']} | "
+                f"{r['matrix_gb']:.3f} GB | {r['build_s']:.2f} s | {r['memory_mb']:.0f} MB | {r['p50_ms']:.2f} ms | "
+                f"{r['p99_ms']:.2f} ms | {100 * r['accuracy']:.1f}% |"
+            )
+        else:
+            out.append(
+                f"| {r['size']}x | {r['intents']} | {r['templates']} | ~{r['phrasings']} | ~{r['vocabulary']} | "
+                f"~{r['matrix_gb']:.0f} GB (estimate) | not built | - | - | - | - |"
+            )
+    if any(not r["built"] for r in sc["intents"]):
+        out += [
+            "",
+            "**Weak point:** the matcher scores with a dense token-by-phrasing matrix, whose size grows with "
+            "vocabulary x phrasings, i.e. with the square of the catalogue. At 100x it would need the memory shown "
+            "(estimated from the 1x matrix and the k-squared growth), so that size was not built on this machine. A "
+            "sparse matrix (or an inverted index) would make it grow linearly; per-utterance latency stays small up "
+            "to 10x.",
+        ]
+    out += [
+        "",
+        "### With concurrent HTTP clients",
+        "",
+        "The server of bench/server_bench.py (rate limits off) in a child process, POST /v1/ask with a fixed "
+        "question, next to the trivial aiohttp endpoint of the same process, for each number of concurrent clients. "
+        "Client and server share the 2 cores.",
+        "",
+        "| clients | /v1/ask req/s | p50 | p95 | trivial req/s | trivial p95 | ask / trivial |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sc["http"]:
+        out.append(
+            f"| {r['clients']} | {r['ask_rps']:.0f} | {r['ask_p50_ms']:.1f} ms | {r['ask_p95_ms']:.1f} ms | "
+            f"{r['trivial_rps']:.0f} | {r['trivial_p95_ms']:.1f} ms | {r['ask_rps'] / r['trivial_rps']:.2f} |"
+        )
+    return out + [""]
+
+
+def _missing_md(results: Result) -> list[str]:
+    s = results["sections"]
+    out = ["## What is missing or weak", ""]
+    out.append(f"- vosk: {VOSK_MODEL_NOTE}; its numbers are absent, not zero.")
+    out.append(
+        "- All speech is synthesized (two voices) and the noise is mixed digitally: no real speakers, rooms or "
+        "microphones. Real-world accuracy will be lower."
+    )
+    sp = s.get("speech")
+    if _ok(sp) and sp["stride"] > 1:
+        out.append(
+            f"- Spoken accuracy uses every {_nth(sp['stride'])}held-out question ({sp['questions']}) to keep the run "
+            "short; each point's 95% interval is wide (see the table)."
+        )
+    if _ok(sp):
+        for voice in ("espeak", "piper"):
+            clean = [r for r in sp["rows"] if r["voice"] == voice and r["snr"] == "clean"]
+            light = [r for r in sp["rows"] if r["voice"] == voice and r["noise"] == "pink" and r["snr"] == "24"]
+            if clean and light and light[0]["ok"] > clean[0]["ok"] + 0.05 * clean[0]["n"]:
+                out.append(
+                    f"- Anomaly to look into: {voice} clean speech scores {_pct(clean[0]['ok'], clean[0]['n'])}, below "
+                    f"the same questions with pink noise at 24 dB ({_pct(light[0]['ok'], light[0]['n'])}), and decodes "
+                    f"slower (real-time factor {clean[0]['rtf']:.3f} vs {light[0]['rtf']:.3f}). The padding of test "
+                    "audio is exact digital silence; DESIGN.md measured that without dither such audio raises the "
+                    "word error rate from 4% to 33%, so check that the recognizer still dithers."
+                )
+        out.append(
+            "- With babble noise the word error rate passes 100%: the recognizer transcribes the background talkers "
+            "too (insertions), which is what babble does to a speech recognizer."
+        )
+    out.append(
+        "- The baselines get no safety layer and no synonym lexicon; they show what the templates alone give, "
+        "not the best a hassil or rapidfuzz skill could be made to do."
+    )
+    failed = [name for name, sec in s.items() if not _ok(sec)]
+    if failed:
+        out.append(f"- Sections that failed in this run: {', '.join(failed)} (error recorded in their section).")
+    out.append("- Section run times: " + ", ".join(f"{k} {v:.0f} s" for k, v in results["timings_s"].items()) + ".")
+    return out + [""]
