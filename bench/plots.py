@@ -95,11 +95,11 @@ def scaling_intents(rows: list[dict[str, Any]], out: Path) -> Path:
     if est:
         axes[1].plot(
             [r["size"] for r in est],
-            [1000 * r["matrix_gb"] for r in est],
+            [1000 * r["index_gb"] for r in est],
             marker="x",
             linestyle="none",
             color="red",
-            label="estimated (not built)",
+            label="index, estimated (not built)",
         )
     axes[1].set_title("memory added by the matcher, MB")
     axes[1].set_yscale("log")

@@ -8,9 +8,9 @@ syntax kept), so a k-times catalogue has k times the intents, phrasings and voca
 is built in a fresh process (a Matcher from the in-memory Catalog): build time, resident memory
 added by the build, per-utterance latency p50/p99 over the held-out questions, and held-out
 intent accuracy (the real intents are all still there: the distractors must not steal answers).
-The matcher keeps a dense token-by-phrasing matrix per slot combination, whose size grows with
-(vocabulary x phrasings), i.e. k squared; a size whose matrix would pass --max-gb is not built
-and its memory is reported as an estimate.
+The matcher keeps an inverted index (token -> phrasings) per slot combination, which grows with
+the number of (token, phrasing) pairs, i.e. linearly in k; a size whose index would pass --max-gb
+is not built and its memory is reported as an estimate.
 
 HTTP: the server of bench/server_bench.py (rate limits off) in a child process; for each number
 of concurrent clients, POST /v1/ask for --seconds: requests per second and p95 latency, next to
@@ -46,7 +46,7 @@ class IntentScaleRow:
     templates: int
     phrasings: int  # distinct token sets the matcher scores against
     vocabulary: int
-    matrix_gb: float  # dense token-by-phrasing matrices, float32
+    index_gb: float  # the inverted indexes: token -> int32 phrasing numbers
     built: bool
     build_s: float | None = None
     memory_mb: float | None = None  # resident memory added by building the matcher
@@ -151,9 +151,9 @@ def _measure_size(k: int, questions: list[dict], queue: mp.Queue) -> None:  # ty
     build_s = time.perf_counter() - start
     gc.collect()
     memory = _rss_mb() - before
-    tables = matcher._index.values()  # noqa: SLF001 - a benchmark reads the matrix shapes
-    phrasings = sum(t.has_token.shape[1] for t in tables)
-    matrix_gb = sum(t.has_token.nbytes for t in tables) / 1e9
+    tables = matcher._index.values()  # noqa: SLF001 - a benchmark reads the index sizes
+    phrasings = sum(len(t.phrases) for t in tables)
+    index_gb = sum(a.nbytes for t in tables for a in t.postings.values()) / 1e9
     for q in questions[:20]:
         matcher.understand(q["text"])  # warm the word-correction cache as a server would be
     samples, right = [], 0
@@ -173,7 +173,7 @@ def _measure_size(k: int, questions: list[dict], queue: mp.Queue) -> None:  # ty
             templates=templates,
             phrasings=phrasings,
             vocabulary=len(matcher._column),  # noqa: SLF001
-            matrix_gb=round(matrix_gb, 3),
+            index_gb=round(index_gb, 4),
             built=True,
             build_s=round(build_s, 3),
             memory_mb=round(memory, 1),
@@ -185,12 +185,12 @@ def _measure_size(k: int, questions: list[dict], queue: mp.Queue) -> None:  # ty
 
 
 def intent_scaling(sizes: list[int], questions: list[dict], max_gb: float = 2.0) -> list[IntentScaleRow]:  # type: ignore[type-arg]
-    """One fresh process per size; sizes whose matrices would pass max_gb are estimated, not built."""
+    """One fresh process per size; sizes whose index would pass max_gb are estimated, not built."""
     rows: list[IntentScaleRow] = []
     ctx = mp.get_context("spawn")
     for k in sizes:
         base = rows[0] if rows and rows[0].size == 1 and rows[0].built else None
-        if base is not None and base.matrix_gb * k * k > max_gb:
+        if base is not None and base.index_gb * k > max_gb:
             catalog = synthetic_catalog(load_catalog(), k)
             templates, _ = _shape(catalog)
             rows.append(
@@ -200,7 +200,7 @@ def intent_scaling(sizes: list[int], questions: list[dict], max_gb: float = 2.0)
                     templates=templates,
                     phrasings=base.phrasings * k,
                     vocabulary=base.vocabulary * k,
-                    matrix_gb=round(base.matrix_gb * k * k, 1),
+                    index_gb=round(base.index_gb * k, 3),
                     built=False,
                 )
             )

@@ -45,6 +45,17 @@ def padded_wav(text: str, out: Path, pad_s: float = 0.5) -> float:
     return (len(frames) + 2 * len(pad)) / 2 / rate
 
 
+def chromium_args(wav: Path) -> list[str]:
+    """Headless Chromium with the WAV as its microphone (flags measured in DESIGN.md)."""
+    return [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+        "--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--disable-gpu",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic",
+    ]
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def base() -> AsyncIterator[str]:
     settings = Settings(server=ServerSettings(port=0, rate_per_minute=100000, rate_burst=100000))
@@ -86,19 +97,7 @@ async def test_spoken_and_typed_questions_in_chromium(base: str, tmp_path: Path,
     from playwright.async_api import async_playwright
 
     wav, seconds = question
-    args = [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop",
-        "--autoplay-policy=no-user-gesture-required",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-    ]
+    args = chromium_args(wav)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch_persistent_context(
             # bypass_csp: Playwright evaluates its wait conditions as strings, which the page's CSP forbids
@@ -154,19 +153,7 @@ async def test_the_page_works_under_its_own_content_security_policy(
     from playwright.async_api import async_playwright
 
     wav, seconds = question
-    args = [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop",
-        "--autoplay-policy=no-user-gesture-required",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-    ]
+    args = chromium_args(wav)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=args, headless=True
