@@ -20,8 +20,8 @@ from skill.app import Skill, build_skill
 from skill.config import Settings
 from skill.errors import InputError
 from skill.events import Answer, Failed
-
 from skill.web import add_web_routes
+
 from . import keys
 from .alexa.handler import alexa_route
 from .alexa.verify import CertFetcher, RequestVerifier

@@ -12,7 +12,7 @@ import io
 import logging
 import os
 import re
-from collections.abc import Mapping, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
