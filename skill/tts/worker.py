@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import wave
@@ -105,6 +106,9 @@ def _complete_frames(path: str) -> int:
 
 
 def main() -> None:
+    # The whole process group gets Ctrl-C / SIGTERM; the parent ends us through the pipe (EOF if it dies).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything pyttsx3 or espeak prints goes to stderr, never into the protocol
 
