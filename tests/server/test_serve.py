@@ -70,10 +70,10 @@ async def test_create_app_builds_and_closes_its_own_skill() -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
             async with http.post(f"http://127.0.0.1:{port}/v1/ask", json={"text": "what is b12"}) as resp:
                 assert resp.status == 200 and (await resp.json())["intent"] == "what_is_b12"
-            for _ in range(200):
+            for _ in range(600):  # both engines load in the background: up to 30 s on a busy machine
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                     health = await resp.json()
-                if health["stt_loaded"]:
+                if health["stt_loaded"] and health["tts_loaded"]:
                     break
                 await asyncio.sleep(0.05)
             assert health["status"] == "ok" and health["stt_note"]
