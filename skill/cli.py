@@ -15,7 +15,7 @@ from typing import TextIO
 from .app import Skill, build_skill
 from .audio.pcm import decode_wav
 from .config import load_settings
-from .errors import SkillError
+from .errors import InputError, SkillError
 from .events import Answer, Failed
 from .sessions import SessionStore
 from .tts import play, save_speech, say_once, voices_main
@@ -132,24 +132,17 @@ def _ask(args: argparse.Namespace, skill: Skill) -> int:
 
     async def one() -> Answer | Failed:
         try:
-            return await skill.ask(args.text, args.session or SessionStore.new_id())
-        finally:
-            if not (args.speak or args.speak_to):
-                await skill.close()
-
-    async def spoken(answer: Answer | Failed) -> None:
-        try:
+            answer = await skill.ask(args.text, args.session or SessionStore.new_id())
+            if args.json:
+                print(answer.model_dump_json(), flush=True)
+            elif isinstance(answer, Answer):
+                print(answer.text, flush=True)
             await _speak_answer(skill, answer, args, args.speak_to)
+            return answer
         finally:
             await skill.close()
 
     answer = asyncio.run(one())
-    if args.json:
-        print(answer.model_dump_json())
-    elif isinstance(answer, Answer):
-        print(answer.text, flush=True)
-    if args.speak or args.speak_to:
-        asyncio.run(spoken(answer))
     if isinstance(answer, Failed):
         if not args.json:
             print(f"b12-skill: {answer.message}", file=sys.stderr)
@@ -173,8 +166,6 @@ async def _ask_jsonl(skill: Skill, lines: Iterable[bytes], out: TextIO) -> int:
 
 
 def _parse_line(raw: bytes, number: int) -> dict[str, str]:
-    from .errors import InputError
-
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -210,7 +201,7 @@ async def _listen_files(skill: Skill, args: argparse.Namespace) -> int:
     await skill.speech()
     print(f"speech recognizer: {skill.engine_note}", file=sys.stderr, flush=True)
     try:
-        for path in args.files:
+        for number, path in enumerate(args.files, start=1):
             session = args.session or SessionStore.new_id()
             try:
                 pcm = await asyncio.to_thread(decode_wav, path, skill.settings.stt.max_audio_s)
@@ -222,7 +213,7 @@ async def _listen_files(skill: Skill, args: argparse.Namespace) -> int:
             failed += isinstance(result, Failed)
             out = args.speak_to
             if out is not None and len(args.files) > 1:
-                out = out.with_name(f"{out.stem}-{args.files.index(path) + 1}{out.suffix}")
+                out = out.with_name(f"{out.stem}-{number}{out.suffix}")
             if as_json:
                 print(json.dumps({**result.model_dump(mode="json"), "file": str(path)}), flush=True)
             elif isinstance(result, Answer):

@@ -12,7 +12,7 @@ from handlers import KnowledgeBase
 from intents import Catalog
 from intents.catalog import DATA_DIR
 
-_SPOKEN = {"b12": "b twelve", "num": "one thousand"}
+_SPOKEN = {"num": "one thousand"}  # the matcher's number token, said as a number
 _B12 = re.compile(r"\bb ?12\b")
 _NOT_SPOKEN = re.compile(r"[^a-z' ]+")
 # Red flags are rare in the corpus but must never be misheard: count them this many times.
@@ -23,19 +23,16 @@ def spoken_sentences(catalog: Catalog, knowledge: KnowledgeBase) -> list[str]:
     texts = catalog.sentences()
     for fact in knowledge.facts.values():
         texts += re.split(r"(?<=[.!?:;,])\s+", fact.spoken)
-    out: list[str] = []
-    seen: set[str] = set()
-    for text in texts:
-        # Apostrophes stay: the pronunciation dictionary spells "don't", not "dont".
-        text = _B12.sub("b twelve", text.lower().replace("’", "'"))
-        words = [_SPOKEN.get(w, w) for w in _NOT_SPOKEN.sub(" ", text).split()]
-        sentence = " ".join(words)
-        if sentence and sentence not in seen:
-            seen.add(sentence)
-            out.append(sentence)
-    for example in catalog.safety.spoken_examples:
-        out += [example.lower()] * (SAFETY_WEIGHT - 1)
+    out = [s for s in dict.fromkeys(_as_spoken(t) for t in texts) if s]
+    for example in catalog.safety.spoken_examples:  # catalog.sentences() holds each once already
+        out += [_as_spoken(example)] * (SAFETY_WEIGHT - 1)
     return out
+
+
+def _as_spoken(text: str) -> str:
+    # Apostrophes stay: the pronunciation dictionary spells "don't", not "dont".
+    text = _B12.sub("b twelve", text.lower().replace("’", "'"))
+    return " ".join(_SPOKEN.get(w, w) for w in _NOT_SPOKEN.sub(" ", text).split())
 
 
 def pronunciations(locale: str) -> dict[str, str]:
