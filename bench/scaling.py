@@ -172,7 +172,7 @@ def _measure_size(k: int, questions: list[dict], queue: mp.Queue) -> None:  # ty
             intents=len(catalog.intents),
             templates=templates,
             phrasings=phrasings,
-            vocabulary=len(matcher._column),  # noqa: SLF001
+            vocabulary=len(matcher._idf),  # noqa: SLF001
             index_gb=round(index_gb, 4),
             built=True,
             build_s=round(build_s, 3),

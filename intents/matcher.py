@@ -49,7 +49,6 @@ class _PhraseTable:
         self,
         entries: list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]],
         idf: dict[str, float],
-        column: dict[str, int],
         function: frozenset[str],
         commands: frozenset[str],
     ) -> None:
@@ -58,11 +57,12 @@ class _PhraseTable:
         self.beta2 = np.array(
             [COMMAND_BETA2 if name in commands else BETA2 for name, _, _ in entries], dtype=np.float32
         )
-        postings: dict[int, list[int]] = defaultdict(list)
+        postings: dict[str, list[int]] = defaultdict(list)
         for n, (_, _, tokens) in enumerate(entries):
             for token in tokens:
-                postings[column[token]].append(n)
-        self.postings = {col: np.array(rows, dtype=np.int32) for col, rows in postings.items()}
+                postings[token].append(n)
+        self.postings = {token: np.array(rows, dtype=np.int32) for token, rows in postings.items()}
+        self.function = function
         self.weight = np.array([sum(idf[t] for t in tokens) for _, _, tokens in entries], dtype=np.float32)
         self.has_topic = np.array([bool(tokens - function) for _, _, tokens in entries])
 
@@ -71,13 +71,11 @@ class _PhraseTable:
         known: list[str],
         weights: list[float],
         unknown_weight: float,
-        column: dict[str, int],
-        function: frozenset[str],
     ) -> tuple[float, _Phrase | None]:
         hits = [
-            (self.postings[column[t]], w, t not in function)
+            (self.postings[t], w, t not in self.function)
             for t, w in zip(known, weights, strict=True)
-            if column[t] in self.postings
+            if t in self.postings
         ]
         if not hits:
             return 0.0, None
@@ -164,12 +162,8 @@ class Matcher:
         self._surface_set = frozenset(surface_vocab)
         self._idf = self._weights(raw)
         self._function = frozenset(self._norm.canonical(lex.function_words))
-        self._column = {token: n for n, token in enumerate(sorted(self._idf))}
         commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
-        self._index = {
-            key: _PhraseTable(entries, self._idf, self._column, self._function, commands)
-            for key, entries in raw.items()
-        }
+        self._index = {key: _PhraseTable(entries, self._idf, self._function, commands) for key, entries in raw.items()}
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
 
     @staticmethod
@@ -212,9 +206,9 @@ class Matcher:
         )
 
     def _best_phrase(self, key: tuple[str, ...], tokens: set[str]) -> tuple[float, _Phrase | None]:
-        known = [t for t in tokens if t in self._column]
+        known = [t for t in tokens if t in self._idf]
         unknown_weight = UNKNOWN_WEIGHT * (len(tokens) - len(known))
-        return self._index[key].best(known, [self._idf[t] for t in known], unknown_weight, self._column, self._function)
+        return self._index[key].best(known, [self._idf[t] for t in known], unknown_weight)
 
     def _nearest_word(self, token: str) -> str:
         if token in self._surface_set or len(token) < FUZZY_MIN_LEN:
