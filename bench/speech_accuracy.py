@@ -27,6 +27,7 @@ from bench.voices import Voice, babble, espeak, mix, pad, pink_noise, piper
 from skill.app import Skill, build_skill
 from skill.config import Settings
 from skill.events import Answer
+from skill.stt.domain_model import normalize  # the reference as the recognizer spells it: "b twelve", no punctuation
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench-speech"
@@ -107,7 +108,7 @@ async def measure(
                 ok += same(got, case["intent"])
                 agree += same(got, text_intent[n])
                 heard = answer.transcript or "" if isinstance(answer, Answer) else ""
-                errors.append(wer(" ".join(case["text"].split()), heard))
+                errors.append(wer(" ".join(normalize(case["text"])), heard))
             row = SpeechRow(
                 name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
                 statistics.mean(errors), statistics.median(rtfs),

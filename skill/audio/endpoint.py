@@ -1,10 +1,7 @@
 """Cut one utterance out of a live 16 kHz mono int16 stream.
 
-pocketsphinx's Vad classifies 30 ms frames. Measured: in its loose modes it calls low-level
-white noise (sd 30) speech, and in every mode louder steady noise, so a frame only counts as
-speech when the Vad says so AND it is 10 dB above a tracked noise floor (minimum statistics:
-the floor drops to any quieter frame at once and creeps up 2% per frame). The state machine is
-ours so the two timeouts the product needs are explicit: the utterance ends `end_silence_s` after speech stops,
+Frames are classified by speech_frames.SpeechFrames (pocketsphinx's Vad plus a noise floor).
+The state machine is ours so the two timeouts the product needs are explicit: the utterance ends `end_silence_s` after speech stops,
 and we give up after `no_speech_timeout_s` if nobody speaks at all.
 """
 
@@ -15,10 +12,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 from pocketsphinx import Vad
 
-from skill.audio.pcm import TARGET_RATE
+from skill.audio.speech_frames import SpeechFrames
 
 State = Literal["waiting", "speech", "ended", "timeout"]
 
@@ -46,9 +42,9 @@ class Endpointer:
     state: State = field(default="waiting", init=False)
 
     def __post_init__(self) -> None:
-        self._vad = Vad(mode=self.vad_mode, sample_rate=TARGET_RATE)
-        self._frame_bytes: int = self._vad.frame_bytes
-        self._frame_s = self._frame_bytes / 2 / TARGET_RATE
+        self._frames = SpeechFrames(self.vad_mode, self.min_rms)
+        self._frame_bytes = self._frames.frame_bytes
+        self._frame_s = self._frames.frame_s
         self._pending = b""
         self._frames_seen = 0
         self._speech_run = 0
@@ -56,7 +52,6 @@ class Endpointer:
         self._pre: deque[bytes] = deque(maxlen=max(1, round(self.pre_roll_s / self._frame_s)))
         self._utt: list[bytes] = []
         self._start_frame = 0
-        self._floor = self.min_rms / 3.16
 
     @property
     def done(self) -> bool:
@@ -75,7 +70,7 @@ class Endpointer:
 
     def _step(self, frame: bytes) -> None:
         self._frames_seen += 1
-        speech = self._is_speech(frame)
+        speech = self._frames.is_speech(frame)
         if self.state == "waiting":
             self._pre.append(frame)
             self._speech_run = self._speech_run + 1 if speech else 0
@@ -93,13 +88,6 @@ class Endpointer:
             or len(self._utt) * self._frame_s >= self.max_utterance_s
         ):
             self.state = "ended"
-
-    def _is_speech(self, frame: bytes) -> bool:
-        x = np.frombuffer(frame, dtype="<i2").astype(np.float64)
-        level = float(np.sqrt(np.mean(x * x)))
-        self._floor = min(self._floor * 1.02, max(level, 1.0))
-        loud = level >= max(self.min_rms, 3.16 * self._floor)
-        return loud and bool(self._vad.is_speech(frame))
 
     def result(self) -> Utterance | NoSpeech:
         if self.state in ("speech", "ended"):

@@ -16,6 +16,7 @@ import pytest
 from skill.audio.endpoint import Endpointer, NoSpeech, Utterance, capture_utterance
 from skill.audio.mic import find_input_device, microphone_chunks
 from skill.audio.pcm import decode_wav
+from skill.audio.speech_frames import SpeechEnd
 from skill.errors import AudioError
 
 pytestmark = pytest.mark.asyncio
@@ -124,3 +125,15 @@ async def test_steady_white_noise_does_not_hold_the_mic_open() -> None:
     ep = Endpointer(no_speech_timeout_s=3.0, max_utterance_s=30.0)
     await asyncio.wait_for(capture_utterance(chunks(noise), ep), T)
     assert ep.done  # either never started or ended once the floor caught up
+
+
+
+async def test_speech_end_follows_the_last_speech_frame(speech: bytes) -> None:
+    ends = SpeechEnd()
+    ends.feed(quiet(0.5))
+    assert ends.speech_end == 0 and ends.silence_s == 0.0
+    for i in range(0, len(speech), 1000):  # odd chunk sizes: frames straddle chunks
+        ends.feed(speech[i : i + 1000])
+    ends.feed(quiet(1.0))
+    assert 0.9 <= ends.silence_s <= 1.4  # the voice's own quiet tail counts as silence too
+    assert ends.speech_end >= 16000 + len(speech) // 2  # speech went on past its middle

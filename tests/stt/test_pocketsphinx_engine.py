@@ -87,3 +87,34 @@ def test_ngram_coverage() -> None:
     assert ngram_coverage(["b", "twelve", "shot"], bigrams) == 1.0
     assert ngram_coverage(["shot", "b"], bigrams) == 0.0
     assert ngram_coverage(["help"], bigrams) == 1.0
+
+
+def _silence(seconds: float) -> bytes:
+    return bytes(int(seconds * 16000) * 2)
+
+
+def test_final_pass_is_ready_during_the_closing_silence(ps_engine: PocketsphinxEngine, piper: Synth) -> None:
+    text = "how long does the pain last"
+    pcm = _silence(0.3) + pcm_of(piper(text))
+    rec = ps_engine.new_recognizer()
+    rec.accept(pcm)
+    assert not rec.result_ready  # still speaking (as far as it knows)
+    for _ in range(5):
+        rec.accept(_silence(0.1))
+    assert rec.result_ready  # 0.5 s of silence: decoded before any endpoint
+    streamed = rec.finish()
+    assert streamed.text == text
+    assert streamed.audio_s == pytest.approx(len(pcm) / 32000 + 0.5)
+    # A file of the same audio is cut the same way, so it gives the same transcript.
+    assert ps_engine.transcribe(pcm + _silence(0.5)).text == text
+
+
+def test_speech_after_a_pause_is_not_lost(ps_engine: PocketsphinxEngine, piper: Synth) -> None:
+    first, second = pcm_of(piper("what are the symptoms")), pcm_of(piper("of b twelve deficiency"))
+    rec = ps_engine.new_recognizer()
+    rec.accept(_silence(0.3) + first + _silence(0.6))
+    assert rec.result_ready
+    rec.accept(second)
+    assert not rec.result_ready
+    rec.accept(_silence(0.5))
+    assert rec.finish().text.endswith("deficiency")
