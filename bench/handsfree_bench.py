@@ -187,7 +187,8 @@ class _Done:
     async def wait(self) -> None: ...
 
 
-async def latency(voices: Voices, runs: int) -> list[float]:
+async def latency(voices: Voices, runs: int) -> tuple[list[float], list[float]]:
+    """(end of speech -> first answer audio, endpoint -> first answer audio) per run, seconds."""
     from skill.app import build_skill
     from skill.config import Settings
 
@@ -197,16 +198,23 @@ async def latency(voices: Voices, runs: int) -> list[float]:
     settings = HandsFreeSettings(follow_up_s=0)
     questions = ["do b twelve shots make you sore", "can b twelve make me ache",
                  "what are the symptoms of b twelve deficiency", "how long does the pain last"]
-    out = []
+    out, from_endpoint = [], []
     try:
         for n in range(runs):
             events: list[HandsFreeEvent] = []
+            thinking_at: list[float] = []  # when the endpointer ended the utterance
+
+            def on_event(e: HandsFreeEvent, events: list[HandsFreeEvent] = events, at: list[float] = thinking_at) -> None:
+                events.append(e)
+                if isinstance(e, StateChanged) and e.state == "thinking":
+                    at.append(time.monotonic())
+
             player = SinkPlayer()
             q = voices.say(questions[n % len(questions)], "espeak:en-us")
             mic = VirtualMic([Silence(0.5), Say(voices.say(settings.wake_phrase, "espeak:en-us")), Silence(0.5),
                               Say(q), WaitFor(lambda p=player: p.first_answer_at is not None, 10.0)],
                              realtime=True)
-            loop = HandsFree(skill, settings, player, events.append)
+            loop = HandsFree(skill, settings, player, on_event)
             try:
                 await loop.run(mic.chunks())
             except TimeoutError:
@@ -214,9 +222,10 @@ async def latency(voices: Voices, runs: int) -> list[float]:
                 continue
             assert mic.last_speech_at is not None and player.first_answer_at is not None
             out.append(player.first_answer_at - mic.last_speech_at)
+            from_endpoint.append(player.first_answer_at - thinking_at[-1])
     finally:
         await skill.close()
-    return out
+    return out, from_endpoint
 
 
 def pct(values: list[float], p: float) -> float:
@@ -251,11 +260,13 @@ def main() -> None:
                   f"false accepts {r['fa_per_hour']:.1f}/h ({r['false']} in {r['hours'] * 60:.1f} min of speech) "
                   f"[{time.perf_counter() - t0:.0f} s]", flush=True)
         if args.latency or everything:
-            values = asyncio.run(latency(voices, args.runs))
+            values, after = asyncio.run(latency(voices, args.runs))
             if values:
                 print(f"end of speech -> first answer audio ({len(values)} runs, end_silence_s="
                       f"{HandsFreeSettings().end_silence_s:g} included): p50 {pct(values, 50):.2f} s, "
                       f"p95 {pct(values, 95):.2f} s, max {max(values):.2f} s")
+                print(f"endpoint -> first answer audio ({len(after)} runs): p50 {1000 * pct(after, 50):.0f} ms, "
+                      f"p95 {1000 * pct(after, 95):.0f} ms, max {1000 * max(after):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -78,3 +78,15 @@ class EngineSpec(Protocol):
     """Picklable (model paths and options, no loaded model); `build()` loads the engine."""
 
     def build(self) -> SpeechEngine: ...
+
+
+class EngineRef(Protocol):
+    """What the speech service needs of an engine: its name and the spec its workers build from.
+
+    Specs are refs too, so the serving process never loads a model only its workers use
+    (a large vosk model would otherwise be in memory once more than there are workers).
+    """
+
+    name: str
+
+    def spec(self) -> EngineSpec: ...

@@ -1,4 +1,8 @@
-"""Pick and build the speech engine from settings."""
+"""Pick the speech engine from settings.
+
+The choice is a spec (paths and options): the worker processes load the model, the serving
+process never does. Only the domain language model is built here, once, into the disk cache.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skill.errors import ModelError
-from skill.stt.base import SpeechEngine
+from pocketsphinx import get_model_path
+
+from skill.stt.base import EngineRef, SpeechEngine
 from skill.stt.domain_model import build_domain_model
-from skill.stt.pocketsphinx_engine import PocketsphinxEngine
+from skill.stt.pocketsphinx_engine import PocketsphinxSpec
 from skill.stt.settings import SttSettings
-from skill.stt.vosk_engine import VoskEngine, find_model
+from skill.stt.vosk_engine import VoskSpec, find_model
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EngineChoice:
-    engine: SpeechEngine
+    engine: EngineRef
     reason: str  # one line for logs and `b12-skill doctor`-style output
 
 
@@ -37,15 +43,17 @@ def choose_engine(
                 raise
             reason = f"pocketsphinx (embedded English): no vosk model available ({exc.message})"
         else:
-            engine = VoskEngine(path, sentences, settings.vosk_min_confidence,
-                                settings.vosk_max_alternatives)
+            engine = VoskSpec(path, tuple(sentences), settings.vosk_min_confidence,
+                              settings.vosk_max_alternatives)
             return EngineChoice(engine, f"vosk: model found at {path}")
     else:
         reason = "pocketsphinx: chosen in settings"
     model = build_domain_model(sentences, cache_dir, extra_pronunciations=pronunciations)
-    ps = PocketsphinxEngine(model, settings.pocketsphinx_min_confidence,
-                            settings.pocketsphinx_min_coverage, settings.pocketsphinx_final_pass,
-                            cmninit=settings.pocketsphinx_cmninit or None)
+    hmm = Path(get_model_path("en-us/en-us"))
+    if not (hmm / "mdef").is_file():
+        raise ModelError(f"pocketsphinx's English acoustic model is missing from {hmm}; reinstall pocketsphinx")
+    ps = PocketsphinxSpec(model, settings.pocketsphinx_min_confidence, settings.pocketsphinx_min_coverage,
+                          settings.pocketsphinx_final_pass, hmm, settings.pocketsphinx_cmninit or None)
     if model.missing_words:
         reason += f"; {len(model.missing_words)} domain words lack a pronunciation: " + \
             ", ".join(model.missing_words)
@@ -53,6 +61,7 @@ def choose_engine(
 
 
 def load_engine(settings: SttSettings, sentences: Sequence[str], cache_dir: Path) -> SpeechEngine:
+    """The chosen engine, loaded in this process (tools and tests; the skill's workers load their own)."""
     choice = choose_engine(settings, sentences, cache_dir)
     log.info("speech engine: %s", choice.reason)
-    return choice.engine
+    return choice.engine.spec().build()

@@ -45,6 +45,7 @@ import random
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from pocketsphinx import Decoder, get_model_path
 
@@ -58,13 +59,20 @@ log = logging.getLogger(__name__)
 _FRAME_RATE = 100  # pocketsphinx's default -frate: one frame per 10 ms
 DITHER_SEED = 1  # any fixed value: what matters is that it is the same for every utterance
 TAIL_S = 0.3  # audio kept after the last speech frame (word-final consonants are quiet)
+_TAIL_BYTES = int(TAIL_S * SAMPLE_RATE) * 2
+
+
+def _gauss(seed: int, sd: float, n: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.gauss(0.0, sd) for _ in range(n)]
+
+
 # Digital silence (runs of exact zeros, as synthesizers, files and browser noise suppression give)
 # never occurs in the rooms the acoustic model was trained on; pocketsphinx's own dither is too
 # weak to hide it. Near-zero samples get a -80 dBFS noise floor. Measured on every 3rd question of
 # tests/dev/questions-2 (skill.listen, clean): espeak-ng 29/56 right -> 39/56; Piper 49 -> 46/56.
 _FLOOR_SD = 3.0
-_FLOOR = array("h", (round(random.Random(DITHER_SEED).gauss(0.0, _FLOOR_SD)) for _ in range(SAMPLE_RATE)))
-_TAIL_BYTES = int(TAIL_S * SAMPLE_RATE) * 2
+_FLOOR = array("h", (round(g) for g in _gauss(DITHER_SEED, _FLOOR_SD, SAMPLE_RATE)))
 
 
 def ngram_coverage(words: list[str], bigrams: frozenset[tuple[str, str]]) -> float:
@@ -86,9 +94,14 @@ class PocketsphinxSpec:
     hmm: Path
     cmninit: str | None = None
 
+    name: ClassVar[str] = "pocketsphinx"
+
     def build(self) -> PocketsphinxEngine:
         return PocketsphinxEngine(self.model, self.min_confidence, self.min_coverage,
                                   self.final_pass, self.hmm, self.cmninit)
+
+    def spec(self) -> PocketsphinxSpec:
+        return self
 
 
 class PocketsphinxEngine:

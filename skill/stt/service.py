@@ -21,7 +21,7 @@ import logging
 from types import TracebackType
 
 from skill.errors import AudioError, OverloadedError, RecognitionError
-from skill.stt.base import SAMPLE_RATE, FinalResult, PartialResult, SpeechEngine
+from skill.stt.base import SAMPLE_RATE, EngineRef, FinalResult, PartialResult
 from skill.stt.process import WorkerFailed, WorkerHung, WorkerProcess
 from skill.stt.settings import SttSettings
 from skill.stt.wire import Accept, Done, Drop, Finish, Open, Request, Transcribe
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class SpeechService:
-    def __init__(self, engine: SpeechEngine, settings: SttSettings) -> None:
+    def __init__(self, engine: EngineRef, settings: SttSettings) -> None:
         self.engine = engine
         self.settings = settings
         spec = engine.spec()

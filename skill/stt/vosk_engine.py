@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import vosk
 
@@ -115,8 +115,13 @@ class VoskSpec:
     min_confidence: float
     max_alternatives: int
 
+    name: ClassVar[str] = "vosk"
+
     def build(self) -> VoskEngine:
         return VoskEngine(self.model_path, self.sentences, self.min_confidence, self.max_alternatives)
+
+    def spec(self) -> VoskSpec:
+        return self
 
 
 class VoskEngine:

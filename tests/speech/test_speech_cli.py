@@ -72,3 +72,21 @@ def test_say_and_voices_cli(tmp_path: Path) -> None:
         [sys.executable, "-m", "skill.cli", "voices", "--english"], capture_output=True, timeout=60, cwd=ROOT
     )
     assert voices.returncode == 0 and b"en-us" in voices.stdout
+
+
+def test_listen_with_a_corrupt_vosk_model_names_the_problem(tmp_path: Path) -> None:
+    model = tmp_path / "vosk-model-broken"
+    (model / "am").mkdir(parents=True)
+    (model / "am" / "final.mdl").write_bytes(b"not a model")
+    wav = tmp_path / "q.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "can b twelve make me ache"], check=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "skill.cli", "listen", str(wav), str(wav), "--json", "--engine", "vosk"],
+        capture_output=True, timeout=120, cwd=ROOT,
+        env={**__import__("os").environ, "VOSK_MODEL_PATH": str(model)},
+    )
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(results) == 2, out.stderr  # every file gets an outcome
+    for r in results:
+        assert r["type"] == "error" and "corrupt" in r["message"] and str(model) in r["message"], r
+    assert b"Traceback" not in out.stderr

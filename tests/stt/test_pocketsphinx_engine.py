@@ -118,3 +118,19 @@ def test_speech_after_a_pause_is_not_lost(ps_engine: PocketsphinxEngine, piper: 
     assert not rec.result_ready
     rec.accept(_silence(0.5))
     assert rec.finish().text.endswith("deficiency")
+
+
+def test_digital_silence_gets_a_quiet_noise_floor() -> None:
+    from array import array
+
+    from skill.stt.pocketsphinx_engine import fill_digital_silence
+
+    loud = array("h", [1000, -2000, 3000, 32767] * 4000)
+    zeros = array("h", [0] * 16000)
+    out = array("h", fill_digital_silence(zeros.tobytes() + loud.tobytes()))
+    floor, rest = out[:16000], out[16000:]
+    assert rest == loud  # real signal is left alone
+    sd = (sum(v * v for v in floor) / len(floor)) ** 0.5
+    assert 2.0 < sd < 4.0 and max(map(abs, floor)) < 20  # about -80 dBFS
+    # The same samples get the same noise whether they come in one piece or in chunks.
+    assert fill_digital_silence(zeros.tobytes()[3200:], offset=1600) == bytes(floor)[3200:]
