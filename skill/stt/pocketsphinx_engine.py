@@ -33,7 +33,12 @@ the result is dropped and made again later. Every final pass (streams and whole 
 sees the audio cut the same way, so a file and the same audio streamed give the same transcript.
 The live decoder skips the fwdflat and bestpath searches when a final pass follows (its
 end-of-utterance result is never used; partials come from the first search anyway): ending its
-utterance then takes ~1 ms instead of 60-190 ms.
+utterance then takes ~1 ms instead of 60-190 ms. It also searches narrower and scores fewer
+Gaussians (LIVE_PASS_OPTIONS), since partials are only shown, never answered. Measured on every 2nd
+question of tests/dev/questions-2, Piper, clean, CPU seconds per second of audio around the live
+decoder's calls (process_raw + hyp per 0.1 s chunk, end_utt): full search 0.063; without fwdflat
+and bestpath 0.043 (same partials); plus these options 0.034, WER of the last partial 30.2 -> 32.0%
+(reference normalized with domain_model.normalize).
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ _FRAME_RATE = 100  # pocketsphinx's default -frate: one frame per 10 ms
 DITHER_SEED = 1  # any fixed value: what matters is that it is the same for every utterance
 TAIL_S = 0.3  # audio kept after the last speech frame (word-final consonants are quiet)
 _TAIL_BYTES = int(TAIL_S * SAMPLE_RATE) * 2
+# The live decoder's search when a final pass gives the result: pocketsphinx's defaults are beam
+# 1e-48, wbeam 7e-29, pbeam 1e-48, maxhmmpf 30000, topn 4 (numbers in the module docstring).
+LIVE_PASS_OPTIONS: dict[str, object] = {"beam": 1e-40, "wbeam": 1e-24, "pbeam": 1e-40, "maxhmmpf": 5000, "topn": 2}
 
 
 def _gauss(seed: int, sd: float, n: int) -> list[float]:
@@ -70,7 +78,9 @@ def _gauss(seed: int, sd: float, n: int) -> list[float]:
 # Digital silence (runs of exact zeros, as synthesizers, files and browser noise suppression give)
 # never occurs in the rooms the acoustic model was trained on; pocketsphinx's own dither is too
 # weak to hide it. Near-zero samples get a -80 dBFS noise floor. Measured on every 3rd question of
-# tests/dev/questions-2 (skill.listen, clean): espeak-ng 29/56 right -> 39/56; Piper 49 -> 46/56.
+# tests/dev/questions-2 (skill.listen, clean): espeak-ng 29/56 right -> 37/56; Piper 49 -> 46/56.
+# Checked on all of tests/dev/questions-3 (bench.speech_accuracy): espeak-ng clean 49.7 -> 56.4%;
+# espeak-ng at 12 dB, Piper clean and Piper at 12 dB unchanged (noise already hides the zeros).
 _FLOOR_SD = 3.0
 _FLOOR = array("h", (round(g) for g in _gauss(DITHER_SEED, _FLOOR_SD, SAMPLE_RATE)))
 
@@ -139,6 +149,7 @@ class PocketsphinxEngine:
                 loglevel="FATAL",
                 fwdflat=not cheap_live,
                 bestpath=not cheap_live,
+                **(LIVE_PASS_OPTIONS if cheap_live else {}),
                 # Where live CMN starts each utterance (reinit_feat resets to it): see SttSettings.
                 **({"cmninit": self.cmninit} if self.cmninit else {}),
             )
