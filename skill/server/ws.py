@@ -64,6 +64,8 @@ async def stream_route(request: web.Request) -> web.StreamResponse:
         conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session)
         try:
             await conversation.run(speak_default=request.query.get("speak", "1") not in ("0", "false", "no"))
+        except ConnectionResetError:  # the client left while we were sending (a closed browser tab)
+            log.info("websocket %s: client went away mid-send", session)
         finally:
             metrics.active_streams -= 1
             slots.sockets.discard(ws)

@@ -169,3 +169,23 @@ async def test_same_session_twice_is_refused(http: aiohttp.ClientSession, base: 
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await asyncio.wait_for(http.ws_connect(f"{base}/v1/stream?session=dup"), T)
         assert refused.value.status == 409
+
+
+async def test_client_gone_while_the_answer_is_sent_is_no_error(
+    http: aiohttp.ClientSession, base: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    for n in range(3):  # the drop lands at a different point of the reply each time
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as leaving:
+            ws = await asyncio.wait_for(leaving.ws_connect(f"{base}/v1/stream?session=leaver{n}&speak=1"), T)
+            await receive(ws)
+            await ws.send_json({"type": "ask", "text": "can b12 make me ache"})
+            await asyncio.sleep(0.05 * n)
+            ws._response.connection.transport.abort()  # a closed tab: no close handshake
+    await asyncio.sleep(0.5)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+    async with http.ws_connect(f"{base}/v1/stream?session=stayer&speak=0") as ws2:  # still serving
+        await receive(ws2)
+        await ws2.send_json({"type": "ask", "text": "can b12 make me ache"})
+        answer, _ = await until(ws2, "answer")
+        assert answer["intent"]
