@@ -28,6 +28,7 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_audio_s: float = Field(default=30.0, gt=0)
     max_streams: int = Field(default=8, ge=1)  # concurrent WebSocket audio streams
+    wyoming_max_connections: int = Field(default=16, ge=1)  # Home Assistant opens one per request
     rate_per_minute: float = Field(default=120.0, gt=0)  # per client address
     rate_burst: int = Field(default=30, ge=1)
     read_timeout_s: float = Field(default=10.0, gt=0)  # a request body / Wyoming event must arrive within this

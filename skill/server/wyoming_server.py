@@ -199,6 +199,13 @@ class SkillEventHandler(AsyncEventHandler):
         self._seconds = 0.0
 
     async def run(self) -> None:
+        limit = self.settings.wyoming_max_connections
+        if self.metrics.wyoming_connections >= limit:
+            # Refused at once with a reason, so one client opening connections in a loop cannot
+            # exhaust the process; the connections already open are served as before.
+            await self._error("busy", f"the skill is serving {limit} Wyoming connections, its limit; try again shortly")
+            self.writer.close()
+            return
         self.metrics.wyoming_connections += 1
         try:
             while True:

@@ -161,3 +161,31 @@ async def test_peer_hanging_up_mid_payload_does_not_hurt(running: Running, skill
         await asyncio.sleep(0.02)
     assert service.in_flight == before
     assert Handled.is_type((await handle(running, QUESTION, None)).type)
+
+
+async def test_connections_over_the_limit_are_refused_with_a_reason(skill: Skill) -> None:
+    from server_support import settings
+
+    from skill.server.run import start_servers
+
+    capped = await asyncio.wait_for(start_servers(settings(wyoming_max_connections=2), skill), T)
+    try:
+        held = [client(capped), client(capped)]
+        for c in held:
+            await asyncio.wait_for(c.connect(), T)
+            await asyncio.wait_for(c.write_event(Describe().event()), T)
+            assert Info.is_type((await read(c)).type)
+        async with client(capped) as extra:
+            refused = await read(extra)
+            assert Error.is_type(refused.type) and Error.from_event(refused).code == "busy"
+        await held[0].disconnect()
+        for _ in range(50):  # the server sees the hang-up
+            if capped.metrics.wyoming_connections < 2:
+                break
+            await asyncio.sleep(0.02)
+        async with client(capped) as again:  # a freed slot is usable at once
+            await asyncio.wait_for(again.write_event(Describe().event()), T)
+            assert Info.is_type((await read(again)).type)
+        await held[1].disconnect()
+    finally:
+        await capped.stop()
