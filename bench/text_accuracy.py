@@ -111,9 +111,8 @@ if __name__ == "__main__":
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument(
         "--set",
-        default="heldout",
-        choices=["heldout", "dev"],
-        help="dev: the set used to improve intents",
+        default="heldout/questions.toml",
+        help="question file under tests/ (tests/dev/questions-N.toml: the sets used to improve intents)",
     )
     args = parser.parse_args()
-    evaluate(TESTS / args.set / "questions.toml", args.show_errors)
+    evaluate(TESTS / args.set, args.show_errors)

@@ -55,7 +55,8 @@ class SafetySpec(BaseModel):
 
     red_flags: tuple[str, ...]
     out_of_scope: tuple[str, ...]
-    spoken_examples: tuple[str, ...] = ()
+    spoken_examples: tuple[str, ...] = ()  # red flags, as people say them
+    spoken_refusals: tuple[str, ...] = ()  # out-of-scope questions, as people say them
 
 
 class Catalog(BaseModel):
@@ -107,6 +108,7 @@ class Catalog(BaseModel):
             for words in values.values():
                 out.update(dict.fromkeys(words))
         out.update(dict.fromkeys(self.safety.spoken_examples))
+        out.update(dict.fromkeys(self.safety.spoken_refusals))
         return list(out)
 
     def _fill_slots(self, sentence: str, slots: tuple[str, ...], n: int) -> list[str]:

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from intents import IntentMatch
+from intents import IntentMatch, load_catalog
+from intents.normalize import clean
 from skill.app import Skill
+from skill.corpus import pronunciations, spoken_sentences
+from skill.stt.domain_model import build_domain_model
 
 DEV = Path(__file__).parents[1] / "dev"
 CASES = [c for f in sorted(DEV.glob("*.toml")) for c in tomllib.loads(f.read_text(encoding="utf-8"))["case"]]
@@ -74,3 +78,40 @@ def test_speech_to_text_noise_is_tolerated(skill: Skill, text: str, intent: str)
 def test_near_misses_are_refused(skill: Skill, text: str) -> None:
     result = skill.matcher.understand(text)
     assert isinstance(result, IntentMatch) and result.intent == "out_of_scope", result
+
+
+# --- the safety rules can be heard: the speech recognizer's vocabulary covers them -------------------
+
+
+def _rule_words(pattern: str) -> set[str]:
+    """The literal words (and word stems such as 'anaphyla') a rule is written with."""
+    return set(re.findall(r"[a-z]{3,}", re.sub(r"\\[bwsd]", " ", pattern))) - {"ing", "ness"}
+
+
+@pytest.mark.parametrize("example", load_catalog("en-us").safety.spoken_examples)
+def test_spoken_red_flag_examples_are_emergencies(skill: Skill, example: str) -> None:
+    result = skill.matcher.understand(example)
+    assert isinstance(result, IntentMatch) and result.intent == "emergency", result
+
+
+@pytest.mark.parametrize("example", load_catalog("en-us").safety.spoken_refusals)
+def test_spoken_refusal_examples_are_refused(skill: Skill, example: str) -> None:
+    result = skill.matcher.understand(example)
+    assert isinstance(result, IntentMatch) and result.intent == "out_of_scope", result
+
+
+def test_every_red_flag_rule_has_a_spoken_example(skill: Skill) -> None:
+    examples = [clean(e) for e in skill.catalog.safety.spoken_examples]  # as the safety rules read text
+    unheard = [p for p in skill.catalog.safety.red_flags if not any(re.search(rf"\b(?:{p})", e) for e in examples)]
+    assert not unheard, f"red-flag rules with no spoken example: {unheard}"
+
+
+def test_every_red_flag_word_is_in_the_speech_vocabulary(skill: Skill, tmp_path: Path) -> None:
+    model = build_domain_model(
+        spoken_sentences(skill.catalog, skill.knowledge), tmp_path, extra_pronunciations=pronunciations("en-us")
+    )
+    assert not model.missing_words, f"add pronunciations to intents/en-us/pronunciations.dict: {model.missing_words}"
+    vocab = {w.replace("'", "") for w in model.words}
+    words = {w for p in skill.catalog.safety.red_flags for w in _rule_words(p)}
+    unheard = sorted(w for w in words if not any(v.startswith(w) for v in vocab))
+    assert not unheard, f"red-flag words the recognizer cannot output (add spoken examples): {unheard}"
