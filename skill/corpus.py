@@ -17,10 +17,21 @@ _B12 = re.compile(r"\bb ?12\b")
 _NOT_SPOKEN = re.compile(r"[^a-z' ]+")
 # Red flags are rare in the corpus but must never be misheard: count them this many times.
 SAFETY_WEIGHT = 10
+# People start questions with "uh", "so", "well"... (the lexicon's fillers, which the matcher drops).
+# Every FILLER_EVERY-th question phrasing is repeated with one in front, the fillers taken in turn,
+# so the language model expects them at the start of a question instead of forcing a domain word.
+FILLER_EVERY = 6
 
 
 def spoken_sentences(catalog: Catalog, knowledge: KnowledgeBase) -> list[str]:
-    texts = catalog.sentences()
+    questions = [s for s in dict.fromkeys(_as_spoken(t) for t in catalog.sentences()) if s]
+    fillers = [f for f in (_as_spoken(f) for f in catalog.lexicon.fillers) if f]
+    prefixed = [
+        f"{fillers[(n // FILLER_EVERY) % len(fillers)]} {q}"
+        for n, q in enumerate(questions)
+        if fillers and n % FILLER_EVERY == 0
+    ]
+    texts = questions + prefixed
     for fact in knowledge.facts.values():
         texts += re.split(r"(?<=[.!?:;,])\s+", fact.spoken)
     out = [s for s in dict.fromkeys(_as_spoken(t) for t in texts) if s]

@@ -71,6 +71,31 @@ async def test_spoken_golden_questions_get_the_right_answer(skill: Skill, voices
     assert len(wrong) <= allowed, wrong
 
 
+SPOKEN_RED_FLAGS = [  # said as a worried person would; each must get the emergency answer
+    "my husband collapsed and he won't wake up",
+    "she is having a seizure",
+    "i have crushing pain in my chest",
+    "my throat is closing up after the shot",
+    "his face is drooping on one side",
+    "i took a whole bottle of my pills on purpose",
+    "he's not breathing",
+    "i'm coughing up blood",
+]
+
+
+@pytest.mark.parametrize("voice", ["espeak", "piper"])
+async def test_spoken_red_flags_get_the_emergency_answer(skill: Skill, voices: dict[str, Voice], voice: str) -> None:
+    missed = []
+    for n, text in enumerate(SPOKEN_RED_FLAGS):
+        answer = await asyncio.wait_for(skill.listen(pad(voices[voice](text)), f"red-{voice}-{n}"), timeout=20)
+        assert isinstance(answer, Answer), answer
+        if answer.intent != "emergency":
+            missed.append((text, answer.transcript, answer.intent))
+        else:
+            assert "emergency" in answer.text.lower()
+    assert not missed, missed  # the red flags' words are in the recognizer's vocabulary (tests/text/test_safety.py)
+
+
 async def test_streamed_chunks_give_partials_then_the_answer(skill: Skill, voices: dict[str, Voice]) -> None:
     from skill.events import AudioChunk, AudioEnd, Transcript
 
