@@ -788,7 +788,7 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
 
 
 def _latency_md(hf: Result | None) -> list[str]:
-    out = ["## 3. End of speech to first answer audio", ""]
+    out = ["## 3. End of speech (endpoint) to first answer audio", ""]
     if not _ok(hf):
         return out + [f"FAILED: {hf.get('failed') if hf else 'not run'}", ""]
     out += [
@@ -800,7 +800,7 @@ def _latency_md(hf: Result | None) -> list[str]:
         "timed from `AudioEnd` to the answer, to the first chunk of `skill.voice().stream(answer)`, and to the "
         "`SpokenAnswer` event. TTS cache off, so every answer is synthesized. One warm-up round, then one measured round.",
         "",
-        "| from end of speech to | p50 | p95 | n |",
+        "| from the endpoint (AudioEnd) to | p50 | p95 | n |",
         "|---|---|---|---|",
     ]
     for r in hf["rows"]:
