@@ -39,8 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
+        saved = work / f"results{'-quick' if args.quick else ''}.json"
         results = report.run(args.quick, args.only.split(",") if args.only else None)
-        (work / f"results{'-quick' if args.quick else ''}.json").write_text(json.dumps(results, indent=1))
+        if args.only and saved.exists():
+            # A partial rerun updates those sections of the last full run; the header says which and when.
+            fresh, results = results, json.loads(saved.read_text())
+            results["sections"].update(fresh["sections"])
+            results["timings_s"].update(fresh["timings_s"])
+            m = fresh["machine"]
+            results.setdefault("reruns", []).append(
+                {"sections": sorted(fresh["sections"]), "date": m["date"], "commit": m["commit"]}
+            )
+        saved.write_text(json.dumps(results, indent=1))
     quick = results["quick"]
     out = args.out or (work / "BENCHMARKS-quick.md" if quick else ROOT / "BENCHMARKS.md")
     fig_dir = work / "figures" if quick else ROOT / "bench" / "figures"

@@ -202,6 +202,39 @@ def speech_accuracy(quick: bool) -> Result:
     }
 
 
+def spoken_emergencies(quick: bool) -> Result:
+    """Every held-out emergency, spoken by both voices, clean and at 12 dB: a red flag the recognizer
+    mishears is an emergency the skill misses, so this gets its own count (not every 3rd question)."""
+    from bench.text_accuracy import load_cases
+
+    cases = [c for c in load_cases() if c["intent"] == "emergency"]
+    stride = 4 if quick else 1
+    conditions = [("none", "clean"), ("pink", "12"), ("babble", "12")]
+    rows = []
+    for voice in ("espeak", "piper"):
+        rows += _emergency_job(voice, conditions, cases[::stride])
+    return {
+        "command": f"{PY} -m bench{' --quick' if quick else ''} --only spoken_emergencies",
+        "questions": len(cases[::stride]),
+        "rows": rows,
+    }
+
+
+def _emergency_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    from bench.speech_accuracy import measure
+    from skill.app import build_skill
+    from skill.config import Settings
+
+    async def go() -> list[dict]:  # type: ignore[type-arg]
+        skill = build_skill(Settings())
+        try:
+            return [asdict(r) for r in await measure(skill, cases, [voice], conditions)]
+        finally:
+            await skill.close()
+
+    return asyncio.run(go())
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     if n == 0:
         return (0.0, 0.0)
@@ -496,6 +529,7 @@ def scaling(quick: bool) -> Result:
 SECTIONS: dict[str, Callable[[bool], Result]] = {
     "text": text_accuracy,
     "speech": speech_accuracy,
+    "spoken_emergencies": spoken_emergencies,
     "stt": stt,
     "tts": tts,
     "server": server,
@@ -568,7 +602,11 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
             else ""
         )
         + f"; whole run {sum(results['timings_s'].values()) / 60:.1f} min)."
-        + (" **Quick smoke run: subsets only, not the figures to quote.**" if results["quick"] else ""),
+        + (" **Quick smoke run: subsets only, not the figures to quote.**" if results["quick"] else "")
+        + "".join(
+            f" Rerun later: {', '.join(r['sections'])} on {r['date']} (commit {r['commit']})."
+            for r in results.get("reruns", [])
+        ),
         "",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB memory, {m['os']}; shared and noisy "
         "(other work runs on the same cores), no GPU. Timings vary by tens of percent from run to run.",
@@ -594,6 +632,7 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
     out += _headline(s)
     out += _text_md(s.get("text"), figures)
     out += _speech_md(s.get("speech"), figures)
+    out += _emergencies_md(s.get("spoken_emergencies"))
     out += _latency_md(s.get("handsfree"))
     out += _cost_md(s)
     out += _scaling_md(s.get("scaling"), figures)
@@ -632,6 +671,17 @@ def _headline(s: Result) -> list[str]:
             + "; ".join(parts)
             + f". For scale only: Picovoice Rhino publishes {RHINO_REFERENCE}% averaged over 6-24 dB on its own "
             "coffee-ordering task (a different task and audio; not comparable)."
+        )
+    se = s.get("spoken_emergencies")
+    if _ok(se):
+        out.append(
+            f"- Spoken emergencies ({se['questions']} held-out red flags): "
+            + "; ".join(
+                f"{r['voice']} {'clean' if r['snr'] == 'clean' else r['noise'] + ' ' + r['snr'] + ' dB'} "
+                f"{r['ok']}/{r['n']}"
+                for r in se["rows"]
+            )
+            + " caught."
         )
     hf = s.get("handsfree")
     if _ok(hf):
@@ -784,6 +834,29 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
         c, a = _speech_summary(sp["rows"], voice)
         if a is not None:
             out.append(f"- {voice}: {c:.1f}% clean, {a:.1f}% averaged over every noisy condition from 6 to 24 dB.")
+    return out + [""]
+
+
+def _emergencies_md(se: Result | None) -> list[str]:
+    out = ["### Spoken emergencies", ""]
+    if not _ok(se):
+        return out + [f"FAILED: {se.get('failed') if se else 'not run'}", ""]
+    out += [
+        f"Command: `{se['command']}`",
+        "",
+        f"All {se['questions']} held-out emergencies (red flags said in the tester's own words), spoken and sent "
+        "through `skill.listen` as above; caught = the answer is the emergency answer. A missed one here is a person "
+        "told about B12 instead of told to call for help, so this is the figure to watch.",
+        "",
+        "| voice | noise | SNR dB | emergencies caught | 95% interval |",
+        "|---|---|---|---|---|",
+    ]
+    for r in se["rows"]:
+        lo, hi = wilson(r["ok"], r["n"])
+        out.append(
+            f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
+            f"{100 * lo:.0f}-{100 * hi:.0f}% |"
+        )
     return out + [""]
 
 
