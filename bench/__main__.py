@@ -47,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             results["sections"].update(fresh["sections"])
             results["timings_s"].update(fresh["timings_s"])
             m = fresh["machine"]
-            results.setdefault("reruns", []).append(
-                {"sections": sorted(fresh["sections"]), "date": m["date"], "commit": m["commit"]}
-            )
+            # Earlier reruns of only these sections are superseded.
+            results["reruns"] = [
+                r for r in results.get("reruns", []) if not set(r["sections"]) <= set(fresh["sections"])
+            ] + [{"sections": sorted(fresh["sections"]), "date": m["date"], "commit": m["commit"]}]
         saved.write_text(json.dumps(results, indent=1))
     quick = results["quick"]
     out = args.out or (work / "BENCHMARKS-quick.md" if quick else ROOT / "BENCHMARKS.md")
