@@ -156,9 +156,8 @@ def text_accuracy(quick: bool) -> Result:
 # --- spoken accuracy against noise ---------------------------------------------------------------------------
 
 
-def _speech_job(voice: str, conditions: list[tuple[str, str]], stride: int) -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
+def _speech_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict]) -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
     from bench.speech_accuracy import measure
-    from bench.text_accuracy import load_cases
     from skill.app import build_skill
     from skill.config import Settings
 
@@ -168,7 +167,7 @@ def _speech_job(voice: str, conditions: list[tuple[str, str]], stride: int) -> t
         await skill.speech()
         load_s = time.perf_counter() - start
         try:
-            rows = await measure(skill, load_cases()[::stride], [voice], conditions)
+            rows = await measure(skill, cases, [voice], conditions)
         finally:
             await skill.close()
         return [asdict(r) for r in rows], skill.engine_note, load_s
@@ -187,7 +186,7 @@ def speech_accuracy(quick: bool) -> Result:
     voices = ["espeak", "piper"]
     # One process per voice: the two run side by side on the two cores.
     with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        jobs = [pool.submit(_speech_job, v, conditions, stride) for v in voices]
+        jobs = [pool.submit(_speech_job, v, conditions, load_cases()[::stride]) for v in voices]
         results = [j.result() for j in jobs]
     rows = [r for rs, _, _ in results for r in rs]
     n = len(load_cases()[::stride])
@@ -210,29 +209,12 @@ def spoken_emergencies(quick: bool) -> Result:
     cases = [c for c in load_cases() if c["intent"] == "emergency"]
     stride = 4 if quick else 1
     conditions = [("none", "clean"), ("pink", "12"), ("babble", "12")]
-    rows = []
-    for voice in ("espeak", "piper"):
-        rows += _emergency_job(voice, conditions, cases[::stride])
+    rows = [r for voice in ("espeak", "piper") for r in _speech_job(voice, conditions, cases[::stride])[0]]
     return {
         "command": f"{PY} -m bench{' --quick' if quick else ''} --only spoken_emergencies",
         "questions": len(cases[::stride]),
         "rows": rows,
     }
-
-
-def _emergency_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict]) -> list[dict]:  # type: ignore[type-arg]
-    from bench.speech_accuracy import measure
-    from skill.app import build_skill
-    from skill.config import Settings
-
-    async def go() -> list[dict]:  # type: ignore[type-arg]
-        skill = build_skill(Settings())
-        try:
-            return [asdict(r) for r in await measure(skill, cases, [voice], conditions)]
-        finally:
-            await skill.close()
-
-    return asyncio.run(go())
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -824,10 +806,8 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in sp["rows"]:
-        lo, hi = wilson(r["ok"], r["n"])
         out.append(
-            f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
-            f"{100 * lo:.0f}-{100 * hi:.0f}% | {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |"
+            _condition_cells(r) + f" {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |"
         )
     out.append("")
     for voice in ("espeak", "piper"):
@@ -851,13 +831,17 @@ def _emergencies_md(se: Result | None) -> list[str]:
         "| voice | noise | SNR dB | emergencies caught | 95% interval |",
         "|---|---|---|---|---|",
     ]
-    for r in se["rows"]:
-        lo, hi = wilson(r["ok"], r["n"])
-        out.append(
-            f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
-            f"{100 * lo:.0f}-{100 * hi:.0f}% |"
-        )
+    out += [_condition_cells(r) for r in se["rows"]]
     return out + [""]
+
+
+def _condition_cells(r: Result) -> str:
+    """A speech row's first cells: voice, noise, SNR, right answers, their 95% interval."""
+    lo, hi = wilson(r["ok"], r["n"])
+    return (
+        f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
+        f"{100 * lo:.0f}-{100 * hi:.0f}% |"
+    )
 
 
 def _latency_md(hf: Result | None) -> list[str]:
