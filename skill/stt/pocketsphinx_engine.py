@@ -268,12 +268,17 @@ class PocketsphinxRecognizer:
     @property
     def result_ready(self) -> bool:
         """A final result for the audio so far is ready (the speaker paused, nothing said since)."""
-        return self._early is not None and self._early[0] == speech_cut(self._ends, len(self._audio))
+        return self._ready_result() is not None
+
+    def _ready_result(self) -> FinalResult | None:
+        """The early final pass's result, if it covers the audio up to where speech now ends."""
+        early = self._early
+        return early[1] if early is not None and early[0] == speech_cut(self._ends, len(self._audio)) else None
 
     def _run_final_pass_early(self) -> None:
         """The speaker has paused: decode now, so the endpoint finds the result ready."""
-        cut = speech_cut(self._ends, len(self._audio))
-        if self._early is None or self._early[0] != cut:
+        if self._ready_result() is None:
+            cut = speech_cut(self._ends, len(self._audio))
             audio = bytes(self._audio[:cut])
             try:
                 self._early = (cut, self._engine.final_result(audio, len(audio) / 2 / SAMPLE_RATE))
@@ -290,8 +295,9 @@ class PocketsphinxRecognizer:
             d.end_utt()
             if engine.final_pass and self._audio:
                 # Batch CMN over the utterance (see the module docstring for the numbers).
-                if self.result_ready and self._early is not None:
-                    result = self._early[1].model_copy(update={"audio_s": audio_s})
+                ready = self._ready_result()
+                if ready is not None:
+                    result = ready.model_copy(update={"audio_s": audio_s})
                 else:
                     cut = speech_cut(self._ends, len(self._audio))
                     result = engine.final_result(bytes(self._audio[:cut]), audio_s)
