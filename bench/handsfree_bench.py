@@ -206,7 +206,9 @@ async def latency(voices: Voices, runs: int, end_silence_s: float = 1.0) -> tupl
             events: list[HandsFreeEvent] = []
             thinking_at: list[float] = []  # when the endpointer ended the utterance
 
-            def on_event(e: HandsFreeEvent, events: list[HandsFreeEvent] = events, at: list[float] = thinking_at) -> None:
+            def on_event(
+                e: HandsFreeEvent, events: list[HandsFreeEvent] = events, at: list[float] = thinking_at
+            ) -> None:
                 events.append(e)
                 if isinstance(e, StateChanged) and e.state == "thinking":
                     at.append(time.monotonic())
@@ -274,8 +276,8 @@ def main() -> None:
         if args.latency or everything:
             values, after = asyncio.run(latency(voices, args.runs, args.end_silence))
             if values:
-                print(f"end of speech (last sample above -50 dBFS) -> first answer audio ({len(values)} runs, end_silence_s="
-                      f"{args.end_silence:g} included): p50 {pct(values, 50):.2f} s, "
+                print(f"end of speech (last sample above -50 dBFS) -> first answer audio ({len(values)} runs, "
+                      f"end_silence_s={args.end_silence:g} included): p50 {pct(values, 50):.2f} s, "
                       f"p95 {pct(values, 95):.2f} s, max {max(values):.2f} s")
                 print(f"endpoint -> first answer audio ({len(after)} runs): p50 {1000 * pct(after, 50):.0f} ms, "
                       f"p95 {1000 * pct(after, 95):.0f} ms, max {1000 * max(after):.0f} ms")

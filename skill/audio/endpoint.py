@@ -1,8 +1,9 @@
 """Cut one utterance out of a live 16 kHz mono int16 stream.
 
 Frames are classified by speech_frames.SpeechFrames (pocketsphinx's Vad plus a noise floor).
-The state machine is ours so the two timeouts the product needs are explicit: the utterance ends `end_silence_s` after speech stops,
-and we give up after `no_speech_timeout_s` if nobody speaks at all.
+The state machine is ours so the two timeouts the product needs are explicit: the utterance
+ends `end_silence_s` after speech stops, and we give up after `no_speech_timeout_s` if nobody
+speaks at all.
 """
 
 from __future__ import annotations

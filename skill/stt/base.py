@@ -87,6 +87,7 @@ class EngineRef(Protocol):
     (a large vosk model would otherwise be in memory once more than there are workers).
     """
 
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only, so a spec's class-level name satisfies it
 
     def spec(self) -> EngineSpec: ...

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from skill.errors import ModelError
 from pocketsphinx import get_model_path
 
+from skill.errors import ModelError
 from skill.stt.base import EngineRef, SpeechEngine
 from skill.stt.domain_model import build_domain_model
 from skill.stt.pocketsphinx_engine import PocketsphinxSpec
