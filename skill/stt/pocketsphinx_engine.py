@@ -23,7 +23,8 @@ CMN start 48 / 62 / 31, 97 / 41 / 14%; live pass from a CMN start measured on sp
 (SttSettings.pocketsphinx_cmninit) 55 / 69 / 45, 93 / 48 / 21%; final pass 48 / 72 / 41,
 97 / 72 / 21%. The final pass doubles decode CPU (real-time factor about 0.07 -> 0.12), which
 runs in worker processes, off the event loop. Partials come from the live pass, which starts
-from `cmninit`.
+from `cmninit`; once the early final pass (below) is ready, the partial shows its text, so what
+the page shows last is what gets answered.
 
 Latency: the final pass does not wait for the endpoint. The recognizer follows where speech ends
 (audio.speech_frames.SpeechEnd); once the stream has been silent for TAIL_S it runs the final pass
@@ -255,11 +256,14 @@ class PocketsphinxRecognizer:
         except RuntimeError as exc:
             self._finished = True  # the decoder is in an unknown state: do not reuse it
             raise RecognitionError(f"pocketsphinx failed while decoding: {exc}") from exc
+        text = _clean_text(hyp.hypstr) if hyp else ""
         if self._engine.final_pass:
             self._ends.feed(pcm)
             if self._ends.silence_s >= TAIL_S:
                 self._run_final_pass_early()
-        text = _clean_text(hyp.hypstr) if hyp else ""
+            ready = self._ready_result()
+            if ready is not None:
+                text = ready.text  # the speaker paused: show what will be answered, not the live guess
         if text != self._last_partial:
             self._last_partial = text
             return PartialResult(text=text)

@@ -134,3 +134,14 @@ def test_digital_silence_gets_a_quiet_noise_floor() -> None:
     assert 2.0 < sd < 4.0 and max(map(abs, floor)) < 20  # about -80 dBFS
     # The same samples get the same noise whether they come in one piece or in chunks.
     assert fill_digital_silence(zeros.tobytes()[3200:], offset=1600) == bytes(floor)[3200:]
+
+
+def test_partial_shows_the_final_text_once_the_speaker_pauses(ps_engine: PocketsphinxEngine, espeak: Synth) -> None:
+    # The live pass (narrow beams, live CMN) mishears this one; the final pass gets it right.
+    text = "how long does the pain last"
+    pcm = _silence(0.3) + pcm_of(espeak(text)) + _silence(0.6)
+    rec = ps_engine.new_recognizer()
+    partials = [p.text for i in range(0, len(pcm), 1600) if (p := rec.accept(pcm[i : i + 1600]))]
+    final = rec.finish()
+    assert final.text == text
+    assert partials[-1] == final.text  # the last thing shown is what gets answered
