@@ -62,6 +62,7 @@ from pocketsphinx import Decoder, get_model_path
 from skill.audio.speech_frames import SpeechEnd
 from skill.errors import ModelError, RecognitionError
 from skill.stt.base import SAMPLE_RATE, FinalResult, PartialResult, Word
+from skill.stt.denoise import denoise_if_steady
 from skill.stt.domain_model import DomainModel
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,10 @@ class PocketsphinxEngine:
         return self.final_result(pcm[: speech_cut(ends, len(pcm))], len(pcm) / 2 / SAMPLE_RATE)
 
     def final_result(self, pcm: bytes, audio_s: float) -> FinalResult:
-        """The batch-CMN pass over `pcm` (already cut); `audio_s` is what the caller sent in all."""
-        return self._decode(pcm, live=False, full_utt=True, audio_s=audio_s)
+        """The batch-CMN pass over `pcm` (already cut); `audio_s` is what the caller sent in all.
+
+        Under steady background noise the audio is denoised first (skill/stt/denoise.py)."""
+        return self._decode(denoise_if_steady(pcm), live=False, full_utt=True, audio_s=audio_s)
 
     def _decode(self, pcm: bytes, live: bool, full_utt: bool, audio_s: float) -> FinalResult:
         d = self._take(live)
