@@ -77,6 +77,17 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return out / (np.std(out) + 1e-12)
 
 
+def steady_noises(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Other steady backgrounds than pink: hiss (white), rumble (brown), a fan or motor (hum + hiss)."""
+    white = rng.standard_normal(n)
+    brown = np.cumsum(rng.standard_normal(n))
+    brown -= np.convolve(brown, np.ones(400) / 400, "same")  # keep the rumble, drop the slow drift
+    t = np.arange(n) / 16000
+    fan = sum(np.sin(2 * np.pi * f * t + k) / (k + 1) for k, f in enumerate([120, 240, 360, 480, 1000, 1500]))
+    fan = fan + 0.3 * rng.standard_normal(n)
+    return {name: x / (np.std(x) + 1e-12) for name, x in (("white", white), ("brown", brown), ("fan", fan))}
+
+
 def mix(pcm: bytes, noise: np.ndarray, snr_db: float) -> bytes:
     """Add noise (any length; tiled) so that speech RMS / noise RMS is snr_db."""
     speech = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)

@@ -53,7 +53,8 @@ def choose_engine(
     if not (hmm / "mdef").is_file():
         raise ModelError(f"pocketsphinx's English acoustic model is missing from {hmm}; reinstall pocketsphinx")
     ps = PocketsphinxSpec(model, settings.pocketsphinx_min_confidence, settings.pocketsphinx_min_coverage,
-                          settings.pocketsphinx_final_pass, hmm, settings.pocketsphinx_cmninit or None)
+                          settings.pocketsphinx_final_pass, hmm, settings.pocketsphinx_cmninit or None,
+                          settings.pocketsphinx_denoise)
     if model.missing_words:
         reason += f"; {len(model.missing_words)} domain words lack a pronunciation: " + \
             ", ".join(model.missing_words)

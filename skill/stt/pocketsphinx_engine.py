@@ -109,12 +109,13 @@ class PocketsphinxSpec:
     final_pass: bool
     hmm: Path
     cmninit: str | None = None
+    denoise: bool = True
 
     name: ClassVar[str] = "pocketsphinx"
 
     def build(self) -> PocketsphinxEngine:
         return PocketsphinxEngine(self.model, self.min_confidence, self.min_coverage,
-                                  self.final_pass, self.hmm, self.cmninit)
+                                  self.final_pass, self.hmm, self.cmninit, self.denoise)
 
     def spec(self) -> PocketsphinxSpec:
         return self
@@ -131,8 +132,10 @@ class PocketsphinxEngine:
         final_pass: bool = True,
         hmm: Path | None = None,
         cmninit: str | None = None,
+        denoise: bool = True,
     ) -> None:
         self.model = model
+        self.denoise = denoise
         self.min_confidence = min_confidence
         self.min_coverage = min_coverage
         self.final_pass = final_pass
@@ -173,7 +176,7 @@ class PocketsphinxEngine:
 
     def spec(self) -> PocketsphinxSpec:
         return PocketsphinxSpec(self.model, self.min_confidence, self.min_coverage,
-                                self.final_pass, self._hmm, self.cmninit)
+                                self.final_pass, self._hmm, self.cmninit, self.denoise)
 
     def new_recognizer(self) -> PocketsphinxRecognizer:
         return PocketsphinxRecognizer(self, self._take(live=True))
@@ -191,7 +194,9 @@ class PocketsphinxEngine:
         """The batch-CMN pass over `pcm` (already cut); `audio_s` is what the caller sent in all.
 
         Under steady background noise the audio is denoised first (skill/stt/denoise.py)."""
-        return self._decode(denoise_if_steady(pcm), live=False, full_utt=True, audio_s=audio_s)
+        if self.denoise:
+            pcm = denoise_if_steady(pcm)
+        return self._decode(pcm, live=False, full_utt=True, audio_s=audio_s)
 
     def _decode(self, pcm: bytes, live: bool, full_utt: bool, audio_s: float) -> FinalResult:
         d = self._take(live)

@@ -21,6 +21,8 @@ class SttSettings(BaseModel):
     pocketsphinx_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
     # Final result from a batch-CMN pass over the whole utterance: lower WER, and history-free.
     pocketsphinx_final_pass: bool = True  # batch-CMN second pass: steadier in noise (figures in the engine)
+    # Subtract steady background noise (fan, traffic, hiss) before the final pass; see stt/denoise.py.
+    pocketsphinx_denoise: bool = True
     # Where each utterance's live cepstral mean starts (13 numbers; "" = the model's own default),
     # for partial results. Measured as the mean after 40 questions of tests/dev spoken by
     # espeak-ng and Piper; live CMN adapts within the utterance from there.

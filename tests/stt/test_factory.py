@@ -38,3 +38,15 @@ def test_forced_vosk_without_model_is_an_error(tmp_path: Path) -> None:
 def test_settings_forbid_unknown_keys() -> None:
     with pytest.raises(ValueError):
         SttSettings(engien="vosk")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("denoise", [True, False])
+def test_noise_suppression_follows_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, denoise: bool) -> None:
+    import skill.stt.pocketsphinx_engine as ps
+
+    seen: list[bytes] = []
+    monkeypatch.setattr(ps, "denoise_if_steady", lambda pcm: seen.append(pcm) or pcm)
+    engine = load_engine(SttSettings(engine="pocketsphinx", pocketsphinx_denoise=denoise), SENTENCES, tmp_path)
+    assert engine.spec().build().denoise is denoise  # what the worker processes are built from
+    engine.transcribe(bytes(16000))
+    assert len(seen) == int(denoise)
