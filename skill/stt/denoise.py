@@ -14,6 +14,9 @@ tests/dev/questions-2 (chosen on): clean 65.9 -> 65.9, 85.0 -> 85.0; pink noise 
 ~25 points. tests/dev/questions-3 (confirmation): clean unchanged; pink 12 dB 67.6 -> 74.9,
 62.6 -> 76.5; babble 38.5 -> 38.0, 41.9 -> 41.9. The steadiness limit was set between our two
 synthetic noises (pink ~1.1 dB, babble ~2.5 dB): real noise (music, television) is untested.
+Noises it was not chosen on (`python -m bench.noise_types`, 84 dev-2 questions at 12 dB, right
+answers off -> on, espeak-ng / Piper): white 38 -> 51 / 31 -> 45, brown 63 -> 67 / 66 -> 69,
+fan-like hum and hiss 55 -> 66 / 53 -> 69.
 The gate is pure Python (~2 ms per audio second); numpy (~0.2 s to import) is loaded only the
 first time a worker meets steady noise, so workers still start fast.
 """
