@@ -709,7 +709,7 @@ def _headline(s: Result) -> list[str]:
 def _text_md(t: Result | None, figures: dict[str, str]) -> list[str]:
     out = ["## 1. Understanding accuracy on text", ""]
     if not _ok(t):
-        return out + [f"FAILED: {t.get('failed') if t else 'not run'}", ""]
+        return out + _failed(t)
     out += [
         f"Command: `{t['command']}`"
         + (f"; figure: `{figures['text_accuracy']}`" if "text_accuracy" in figures else ""),
@@ -786,7 +786,7 @@ CATEGORIES_ORDER = ["domain", "out_of_scope", "emergency", "dose_question", "bui
 def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
     out = ["## 2. Spoken accuracy against noise", ""]
     if not _ok(sp):
-        return out + [f"FAILED: {sp.get('failed') if sp else 'not run'}", ""]
+        return out + _failed(sp)
     out += [
         f"Command: `{sp['command']}`" + (f"; figure: `{figures['speech_snr']}`" if "speech_snr" in figures else ""),
         "",
@@ -820,7 +820,7 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
 def _emergencies_md(se: Result | None) -> list[str]:
     out = ["### Spoken emergencies", ""]
     if not _ok(se):
-        return out + [f"FAILED: {se.get('failed') if se else 'not run'}", ""]
+        return out + _failed(se)
     out += [
         f"Command: `{se['command']}`",
         "",
@@ -835,6 +835,11 @@ def _emergencies_md(se: Result | None) -> list[str]:
     return out + [""]
 
 
+def _failed(section: Result | None) -> list[str]:
+    """A section's lines when it did not run or failed: the reason instead of figures."""
+    return [f"FAILED: {section.get('failed') if section else 'not run'}", ""]
+
+
 def _condition_cells(r: Result) -> str:
     """A speech row's first cells: voice, noise, SNR, right answers, their 95% interval."""
     lo, hi = wilson(r["ok"], r["n"])
@@ -847,7 +852,7 @@ def _condition_cells(r: Result) -> str:
 def _latency_md(hf: Result | None) -> list[str]:
     out = ["## 3. End of speech (endpoint) to first answer audio", ""]
     if not _ok(hf):
-        return out + [f"FAILED: {hf.get('failed') if hf else 'not run'}", ""]
+        return out + _failed(hf)
     out += [
         f"Command: `{hf['command']}`",
         "",
@@ -890,7 +895,7 @@ def _cost_md(s: Result) -> list[str]:
     if _ok(st):
         out += [f"Command: `{st['command']}`", "", "```", st["output"], "```", ""]
     else:
-        out += [f"FAILED: {st.get('failed') if st else 'not run'}", ""]
+        out += _failed(st)
     tt = s.get("tts")
     out += ["### Text-to-speech (pyttsx3 / espeak-ng worker)", ""]
     if _ok(tt):
@@ -904,13 +909,13 @@ def _cost_md(s: Result) -> list[str]:
         out += [f"| {k} | " + " | ".join(str(r[k]) for r in tt["rows"]) + " |" for k in keys if k != "sample_rate"]
         out.append("")
     else:
-        out += [f"FAILED: {tt.get('failed') if tt else 'not run'}", ""]
+        out += _failed(tt)
     sv = s.get("server")
     out += ["### HTTP and WebSocket server", ""]
     if _ok(sv):
         out += [f"Command: `{sv['command']}`", "", "```", sv["output"], "```", ""]
     else:
-        out += [f"FAILED: {sv.get('failed') if sv else 'not run'}", ""]
+        out += _failed(sv)
     mem = s.get("serve_memory")
     out += ["### Resident memory of `b12-skill serve`", ""]
     if _ok(mem):
@@ -927,14 +932,14 @@ def _cost_md(s: Result) -> list[str]:
             "",
         ]
     else:
-        out += [f"FAILED: {mem.get('failed') if mem else 'not run'}", ""]
+        out += _failed(mem)
     return out
 
 
 def _scaling_md(sc: Result | None, figures: dict[str, str]) -> list[str]:
     out = ["## 5. Scaling", ""]
     if not _ok(sc):
-        return out + [f"FAILED: {sc.get('failed') if sc else 'not run'}", ""]
+        return out + _failed(sc)
     out += [
         f"Command: `{sc['command']}`"
         + "".join(f"; figure: `{figures[k]}`" for k in ("scaling_intents", "scaling_http") if k in figures),
