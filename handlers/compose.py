@@ -24,11 +24,16 @@ def finish(
     emergency: bool = False,
     end_session: bool = False,
     remember: bool = True,
+    health: bool = True,
     **context: object,
 ) -> Outcome:
-    """The reply, reminder last, and the conversation as it stands after it."""
+    """The reply, the reminder last on a health answer (in full the first time), and the next state."""
     body = " ".join(parts)
-    text = f"{body} {kb.reminder}"
+    text = body
+    update: dict[str, object] = {"turns": conversation.turns + 1, "said": tuple(dict.fromkeys(conversation.said + facts))}
+    if health:
+        text = f"{body} {kb.reminder_short if conversation.reminded else kb.reminder}"
+        update["reminded"] = True
     intent = understood.intent if isinstance(understood, IntentMatch) else None
     reply = Reply(
         text=text,
@@ -38,7 +43,6 @@ def finish(
         emergency=emergency,
         end_session=end_session,
     )
-    update: dict[str, object] = {"turns": conversation.turns + 1}
     if remember:
         update |= {"last_body": body, "last_facts": facts, **context}
     return Outcome(reply=reply, conversation=conversation.model_copy(update=update))

@@ -19,13 +19,15 @@ class Conversation(BaseModel):
     side: Side | None = None
     last_body: str | None = None  # the last reply without the reminder, for "repeat"
     last_facts: tuple[str, ...] = ()
-    # Follow-up material of the last answer: (fact id, "spoken" | "detail") still unsaid.
-    more: tuple[tuple[str, str], ...] = ()
+    more: tuple[str, ...] = ()  # facts "tell me more" can still add, in order
     why: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()  # every fact said in this session: never offered again as "more"
+    reminded: bool = False  # the full reminder has been said
+    offered_more: bool = False  # "say tell me more" has been offered (once a session)
 
 
 class Reply(BaseModel):
-    """A handler's answer. `text` always ends with the reminder."""
+    """A handler's answer. `text` ends with the reminder on every health answer."""
 
     model_config = ConfigDict(frozen=True)
 

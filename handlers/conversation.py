@@ -1,4 +1,8 @@
-"""Built-in conversation turns: help, greeting, repeat, stop and cancel."""
+"""Built-in conversation turns: help, greeting, thanks, who am I, repeat, stop and cancel.
+
+Only "stop" and "cancel" end a conversation; none of these is a health answer, so none
+carries the reminder except "are you a doctor" (which is about where to get advice).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,19 @@ from .knowledge_base import KnowledgeBase
 
 
 def help_(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.help], match, conversation, kb)
+    return finish([kb.say.help], match, conversation, kb, health=False)
 
 
 def greeting(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.greeting], match, conversation, kb)
+    return finish([kb.say.greeting], match, conversation, kb, health=False, remember=False)
+
+
+def thanks(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.thanks], match, conversation, kb, health=False, remember=False)
+
+
+def about_me(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.about_me], match, conversation, kb, remember=False)
 
 
 def repeat(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
@@ -24,8 +36,8 @@ def repeat(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
 
 
 def stop(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.stop], match, conversation, kb, end_session=True, remember=False)
+    return finish([kb.say.stop], match, conversation, kb, end_session=True, remember=False, health=False)
 
 
 def cancel(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.cancel], match, conversation, kb, end_session=True, remember=False)
+    return finish([kb.say.cancel], match, conversation, kb, end_session=True, remember=False, health=False)

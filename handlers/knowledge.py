@@ -2,50 +2,55 @@
 
 from __future__ import annotations
 
+from intents.frame import Part
 from intents.results import IntentMatch
 
 from .compose import finish, sentences
 from .context import Conversation, Outcome
 from .knowledge_base import KnowledgeBase
+from .plan import MAX_PARTS, Sentence, compose, fit, has_side_variants, plan_part
 
 MAX_MORE_PER_TURN = 2
 
 
 def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    slots = dict(match.slots)
-    if "side" not in slots and conversation.side and _has_side_variants(kb, match.intent, slots):
-        # "how long does that last" right after an answer about the shots means the shots.
-        slots["side"] = conversation.side
-    spec = kb.answers[match.intent].resolve(slots)
-    more = tuple((f, "detail") for f in spec.facts) + tuple((f, "spoken") for f in spec.more if f not in spec.facts)
-    parts = sentences(kb, spec.facts)
-    if more:
+    frame = match.frame
+    at = next((n for n, p in enumerate(frame.parts) if p.intent == match.intent), None)
+    base = frame.parts[at] if at is not None else Part(text=match.text)
+    first = base.model_copy(update={"intent": match.intent, "slots": match.slots})
+    others = [p for n, p in enumerate(frame.parts) if n != at and p.intent in kb.answers]
+    veto = bool(frame.severity)
+    planned = [plan_part(p, conversation, kb, veto=veto) for p in [first, *others][:MAX_PARTS]]
+    chosen, more = compose(frame, planned, kb, conversation)
+    parts = [s.text for s in chosen]
+    if more and not conversation.offered_more:
         parts.append(kb.say.offer_more)
+    facts = tuple(dict.fromkeys(s.fact for s in chosen if s.fact))
     return finish(
         parts,
         match,
         conversation,
         kb,
-        facts=spec.facts,
+        facts=facts,
         last_intent=match.intent,
-        last_slots=slots,
-        side=kb.side_of(spec.facts) or slots.get("side"),
+        last_slots=planned[0].slots,
+        side=kb.side_of(facts) or planned[0].slots.get("side"),
         more=more,
-        why=spec.why,
+        why=planned[0].why,
+        offered_more=conversation.offered_more or bool(more),
     )
 
 
 def tell_more(understood: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     if conversation.last_intent is None:
         return finish([kb.say.no_context], understood, conversation, kb, remember=False)
-    taken, rest = conversation.more[:MAX_MORE_PER_TURN], conversation.more[MAX_MORE_PER_TURN:]
-    if not taken:
+    waiting = [f for f in conversation.more if f not in conversation.said]
+    if not waiting:
         return finish([kb.say.no_more], understood, conversation, kb, remember=False)
-    parts = [getattr(kb.facts[fact], field) for fact, field in taken]
-    if rest:
-        parts.append(kb.say.offer_more)
-    facts = tuple(dict.fromkeys(f for f, _ in taken))
-    return finish(parts, understood, conversation, kb, facts=facts, more=rest)
+    chosen = fit([Sentence(kb.facts[f].spoken, rank=1, fact=f) for f in waiting[:MAX_MORE_PER_TURN]])
+    facts = tuple(s.fact for s in chosen if s.fact)
+    rest = tuple(f for f in waiting if f not in facts)
+    return finish([s.text for s in chosen], understood, conversation, kb, facts=facts, more=rest)
 
 
 def explain_why(understood: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
@@ -60,19 +65,8 @@ def what_about(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase
     side = match.slots.get("side")
     last = conversation.last_intent
     target, slots = kb.what_about.get(side or "", "can_b12_cause_aches"), {}
-    if side is not None and last is not None and _has_side_variants(kb, last, conversation.last_slots):
+    if side is not None and last is not None and has_side_variants(kb, last, conversation.last_slots):
         target, slots = last, {**conversation.last_slots, "side": side}
-    redirected = match.model_copy(update={"intent": target, "slots": slots})
+    frame = match.frame.model_copy(update={"parts": ()})
+    redirected = match.model_copy(update={"intent": target, "slots": slots, "frame": frame})
     return answer(redirected, conversation.model_copy(update={"side": None}), kb)
-
-
-def _has_side_variants(kb: KnowledgeBase, intent: str, slots: dict[str, str]) -> bool:
-    spec = kb.answers.get(intent)
-    while spec is not None:
-        if "side" in spec.by_slot:
-            return True
-        spec = next(
-            (variants[slots[s]] for s, variants in spec.by_slot.items() if slots.get(s) in variants),
-            None,
-        )
-    return False

@@ -24,6 +24,7 @@ class Fact(BaseModel):
     detail: str
     hedged: bool = False
     side: Side | None = None
+    reassuring: bool = False  # "mild", "temporary", "a sign of healing": never for severe or lasting symptoms
 
 
 class AnswerSpec(BaseModel):
@@ -55,12 +56,43 @@ class AnswerSpec(BaseModel):
         return ids
 
 
+class SymptomFacts(BaseModel):
+    """What the facts say of one symptom, per side; `general` aches alone do not pick a side."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    general: bool = False
+    deficiency: tuple[str, ...] = ()
+    injection: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()  # why low B12 brings it on, where a fact says
+
+    def on(self, side: Side) -> tuple[str, ...]:
+        return self.deficiency if side == "deficiency" else self.injection
+
+
+class Uncovered(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    about: str
+    say: str | None = None
+
+
 class Say(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     emergency: str
+    emergency_poison: str
+    emergency_pet: str
+    severe: str
     out_of_scope: str
+    refuse_only: str
+    refuse_part: str
+    symptom_not_deficiency: str
+    symptom_not_injection: str
     dose: str
+    thanks: str
+    about_me: str
     fallback: str
     help: str
     greeting: str
@@ -82,8 +114,11 @@ class KnowledgeBase(BaseModel):
     facts: dict[str, Fact]
     answers: dict[str, AnswerSpec]
     say: Say
+    symptoms: dict[str, SymptomFacts]
+    uncovered: dict[str, Uncovered]
     what_about: dict[str, str]  # side -> the intent that answers "what about <side>" without context
-    reminder: str
+    reminder: str  # in full on the first turn of a session
+    reminder_short: str  # on every health answer after that
 
     @model_validator(mode="after")
     def _references_exist(self) -> KnowledgeBase:
@@ -94,6 +129,10 @@ class KnowledgeBase(BaseModel):
             missing = spec.fact_ids() - self.facts.keys()
             if missing:
                 raise ValueError(f"answer {intent!r} names unknown facts {sorted(missing)}")
+        for name, symptom in self.symptoms.items():
+            missing = set(symptom.deficiency + symptom.injection + symptom.why) - self.facts.keys()
+            if missing:
+                raise ValueError(f"symptom {name!r} names unknown facts {sorted(missing)}")
         for target in self.what_about.values():
             if target not in self.answers:
                 raise ValueError(f"what_about names unknown answer {target!r}")
@@ -104,7 +143,7 @@ class KnowledgeBase(BaseModel):
         return sides.pop() if len(sides) == 1 else None
 
 
-def load_knowledge(reminder: str, data_dir: Path = DATA_DIR) -> KnowledgeBase:
+def load_knowledge(reminder: str, reminder_short: str | None = None, data_dir: Path = DATA_DIR) -> KnowledgeBase:
     facts_doc = read_toml(data_dir / "facts.toml")
     replies = read_toml(data_dir / "replies.toml")
     try:
@@ -117,8 +156,11 @@ def load_knowledge(reminder: str, data_dir: Path = DATA_DIR) -> KnowledgeBase:
             facts=by_id,
             answers=replies.get("answers", {}),
             say=replies.get("say", {}),
+            symptoms=replies.get("symptoms", {}),
+            uncovered=replies.get("uncovered", {}),
             what_about=replies.get("what_about", {}),
             reminder=reminder,
+            reminder_short=reminder_short or reminder,
         )
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -19,6 +19,8 @@ SPECIAL: dict[str, Handler] = {
     "dose_question": safety.dose,
     "help": conv.help_,
     "greeting": conv.greeting,
+    "thanks": conv.thanks,
+    "about_me": conv.about_me,
     "repeat": conv.repeat,
     "stop": conv.stop,
     "cancel": conv.cancel,

@@ -7,16 +7,20 @@ from intents.results import IntentMatch, NotRecognized
 from .compose import finish
 from .context import Conversation, Outcome
 from .knowledge_base import KnowledgeBase
+from .plan import refusal
 
 
 def emergency(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish(
-        [kb.say.emergency], match, conversation, kb, emergency=True, last_intent=match.intent, more=(), why=()
+    wording = {"poison": kb.say.emergency_poison, "pet": kb.say.emergency_pet}.get(
+        match.slots.get("kind", ""), kb.say.emergency
     )
+    return finish([wording], match, conversation, kb, emergency=True, last_intent=match.intent, more=(), why=())
 
 
 def out_of_scope(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    return finish([kb.say.out_of_scope], match, conversation, kb, last_intent=match.intent, more=(), why=())
+    topics = match.frame.uncovered
+    parts = [refusal(kb, t, alone=True) for t in topics[:1]] or [kb.say.out_of_scope]
+    return finish(parts, match, conversation, kb, last_intent=match.intent, more=(), why=())
 
 
 def dose(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

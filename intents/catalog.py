@@ -15,6 +15,15 @@ DATA_DIR = Path(__file__).parent
 INTENT_FILES = ("knowledge.toml", "conversation.toml")
 
 
+class Topic(BaseModel):
+    """Something the fact base does not cover (its reply wording is in handlers/data/replies.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    patterns: tuple[str, ...]
+    asked: bool = False  # naming it is asking about it: the part that names it is not answered
+
+
 class PhraseGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,9 +63,65 @@ class SafetySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     red_flags: tuple[str, ...]
-    out_of_scope: tuple[str, ...]
+    poison_flags: tuple[str, ...] = ()  # a child who swallowed pills: poison control
+    pet_flags: tuple[str, ...] = ()  # a pet that swallowed pills: a vet
+    paired_flags: tuple[tuple[str, str], ...] = ()  # an emergency when both are said
+    topics: dict[str, Topic] = Field(default_factory=dict)
     spoken_examples: tuple[str, ...] = ()  # red flags, as people say them
     spoken_refusals: tuple[str, ...] = ()  # out-of-scope questions, as people say them
+
+    @property
+    def out_of_scope(self) -> tuple[str, ...]:
+        return tuple(p for topic in self.topics.values() for p in topic.patterns)
+
+    @property
+    def all_red_flags(self) -> tuple[str, ...]:
+        return self.red_flags + self.poison_flags + self.pet_flags + tuple(p for pair in self.paired_flags for p in pair)
+
+
+class Negation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope_words: int = 8
+    triggers: tuple[str, ...]
+    post_triggers: tuple[str, ...] = ()
+    pseudo: tuple[str, ...] = ()
+    terminators: tuple[str, ...] = ()
+
+
+class PartSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    splits: tuple[str, ...]
+
+
+class Route(BaseModel):
+    """Which intent a part's ask and subject call for; the first route that fits wins."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ask: tuple[str, ...] = ()  # empty: any
+    subject: tuple[str, ...] = ()  # empty: any; "none" matches a part with no subject
+    both: tuple[str, ...] = ()  # subjects that must all be named (a comparison in other words)
+    needs: tuple[str, ...] = ()  # slots of the intent that must be named ("reason": detox, potassium...)
+    intent: str
+    slots: dict[str, str] = Field(default_factory=dict)
+
+
+class FrameSpec(BaseModel):
+    """How a question is read into a frame (frames.toml): word patterns per subject, ask, symptom..."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subjects: dict[str, tuple[str, ...]]
+    asks: dict[str, tuple[str, ...]]
+    symptoms: dict[str, tuple[str, ...]]
+    general_symptoms: tuple[str, ...] = ()  # aches anyone might mean: alone they say nothing of B12
+    who: dict[str, tuple[str, ...]]
+    severity: dict[str, tuple[str, ...]]
+    negation: Negation
+    parts: PartSpec
+    routes: tuple[Route, ...] = ()
 
 
 class Catalog(BaseModel):
@@ -69,6 +134,7 @@ class Catalog(BaseModel):
     slots: dict[str, dict[str, tuple[str, ...]]]
     lexicon: Lexicon
     safety: SafetySpec
+    frames: FrameSpec
 
     @model_validator(mode="after")
     def _slots_exist(self) -> Catalog:
@@ -85,6 +151,15 @@ class Catalog(BaseModel):
                         for word in sentence.split():
                             if word.startswith("{") and word.strip("{}") not in intent.slots:
                                 raise ValueError(f"intent {intent.name!r}: {word} is not one of its slots")
+        for route in self.frames.routes:
+            if route.intent not in names:
+                raise ValueError(f"route for {route.ask} names unknown intent {route.intent!r}")
+            unknown = set(route.ask) - self.frames.asks.keys() - {"none"}
+            if unknown:
+                raise ValueError(f"route for {route.intent!r} names unknown asks {sorted(unknown)}")
+            unknown = set(route.subject + route.both) - self.frames.subjects.keys() - {"none", "b12"}
+            if unknown:
+                raise ValueError(f"route for {route.intent!r} names unknown subjects {sorted(unknown)}")
         return self
 
     def intent_names(self) -> list[str]:
@@ -138,6 +213,9 @@ def load_catalog(locale: str = "en-us", root: Path = DATA_DIR) -> Catalog:
             slots=read_toml(folder / "slots.toml"),
             lexicon=Lexicon.model_validate(read_toml(folder / "lexicon.toml")),
             safety=SafetySpec.model_validate(read_toml(folder / "safety.toml")),
+            frames=FrameSpec.model_validate(read_toml(folder / "frames.toml")),
         )
     except ValidationError as exc:
-        raise ConfigError(f"intent data in {folder}: {exc.errors()[0]['msg']}") from exc
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"intent data in {folder}: {where}: {err['msg']}") from exc

@@ -12,6 +12,7 @@ phrasing serves every value.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,10 +20,12 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .catalog import Catalog
-from .normalize import SLOT_PREFIX, Normalizer, PhraseMap, clean
+from .catalog import Catalog, Route
+from .frame import Part
+from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
+from .reading import FrameReader
 from .results import IntentMatch, NotRecognized, Understanding
-from .safety import SafetyRules
+from .safety import DOSE, EMERGENCY, OUT_OF_SCOPE
 from .templates import expand
 
 UNKNOWN_WEIGHT = 1.0  # an unseen word: evidence that the question is about something else
@@ -30,6 +33,9 @@ FUZZY_CUTOFF = 80  # rapidfuzz ratio needed to treat an unknown word as a mishea
 BETA2 = 2.0  # beta squared, chosen on tests/dev: questions may carry extra words
 COMMAND_BETA2 = 0.1  # commands ("stop", "why") must be said almost alone
 FUZZY_MIN_LEN = 4
+B12_WORD = re.compile(r"\bb12\b")
+_QUESTION = re.compile(r"^(?:is|are|can|could|do|does|will|would|should|what|whats|why|how|which|who)\b")
+ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,10 @@ class Matcher:
         self.threshold = threshold
         lex = catalog.lexicon
         self._norm = Normalizer(lex.fillers, lex.canonical)
-        self._safety = SafetyRules(catalog.safety.red_flags, catalog.safety.out_of_scope)
+        self._reader = FrameReader(catalog)
+        self._routes = catalog.frames.routes
+        self._asked_topics = frozenset(name for name, t in catalog.safety.topics.items() if t.asked)
+        self._slot_keys = {i.name: tuple(sorted(i.slots)) for i in catalog.intents}
         self._spotters: dict[tuple[str, ...], _SlotSpotter] = {}
         raw: dict[tuple[str, ...], list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]]] = defaultdict(list)
         surface_vocab: set[str] = set(self._norm.known_words())
@@ -187,23 +196,93 @@ class Matcher:
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        flagged = self._safety.check(clean(text)) or self._safety.check(surface_text)
-        if flagged is not None:
-            return flagged
+        reading = self._reader.read(text, surface_text)
+        frame = reading.frame
+        if frame.red_flags:
+            flag = frame.red_flags[0]
+            slots = {"trigger": flag.words, "kind": flag.kind}
+            return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
+        understood = [
+            self._understand_part(p, r, bool(frame.uncovered))
+            for p, r in zip(frame.parts, reading.remainders, strict=True)
+        ]
+        parts = tuple(p for p, _ in understood)
+        frame = frame.model_copy(update={"parts": parts})
+        answered = [p for p in parts if p.intent is not None]
+        if answered:
+            first = answered[0]
+            return IntentMatch(
+                intent=first.intent or "", slots=first.slots, confidence=first.confidence, text=surface_text, frame=frame
+            )
+        if frame.uncovered:
+            intent = DOSE if frame.uncovered[0] == "dose" else OUT_OF_SCOPE
+            slots = {"trigger": frame.uncovered[0]}
+            return IntentMatch(intent=intent, slots=slots, confidence=1.0, text=surface_text, frame=frame)
+        best = max(understood, key=lambda u: u[0].confidence, default=None)
+        return NotRecognized(
+            text=surface_text,
+            best_guess=best[1] if best else None,
+            confidence=best[0].confidence if best else 0.0,
+            frame=frame,
+        )
+
+    def _understand_part(self, part: Part, remainder: str, uncovered: bool) -> tuple[Part, str | None]:
+        """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
+        surface = [self._correct(t) for t in self._norm.surface(remainder)]
+        score, phrase, slots = self._phrase(surface)
+        asks_uncovered = bool(self._asked_topics.intersection(part.uncovered))
+        if asks_uncovered or (uncovered and not self._grounded(part, remainder)):
+            return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
+        route = self._route(part, surface)
+        if route is not None:
+            spotted = self._spot(route.intent, surface)
+            update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
+            return part.model_copy(update={**update, "confidence": round(max(score, ROUTE_CONFIDENCE), 3)}), None
+        if phrase is None or score < self.threshold:
+            return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
+        update = {"intent": phrase.intent, "slots": {**slots, **dict(phrase.fixed)}}
+        return part.model_copy(update={**update, "confidence": round(score, 3)}), None
+
+    def _grounded(self, part: Part, remainder: str) -> bool:
+        """Beside a topic the facts don't cover, is what is left still a question of ours?
+
+        It is if it names B12 or a side of it, asks about a B12 test, or only tells of symptoms that
+        B12 facts describe ("i take metformin and my feet burn"); "does magnesium help cramps" is not.
+        """
+        if B12_WORD.search(remainder) or part.subject in ("injection", "deficiency", "too_much"):
+            return True
+        if part.ask == "diagnose":
+            return True
+        telling = not _QUESTION.match(remainder)
+        return telling and any(not self._reader.is_general(s) for s in part.symptoms)
+
+    def _spot(self, intent: str, surface: list[str]) -> dict[str, str]:
+        return self._spotters[self._slot_keys[intent]].spot(surface)[1] if surface else {}
+
+    def _phrase(self, surface: list[str]) -> tuple[float, _Phrase | None, dict[str, str]]:
         best: tuple[float, _Phrase | None, dict[str, str]] = (0.0, None, {})
+        if not surface:
+            return best
         for key, spotter in self._spotters.items():
             tokens, slots = spotter.spot(surface)
             score, phrase = self._best_phrase(key, set(self._norm.canonical(tokens)))
             if phrase is not None and score > best[0]:
                 best = (score, phrase, slots)
-        score, phrase, slots = best
-        if phrase is None or score < self.threshold:
-            return NotRecognized(
-                text=surface_text, best_guess=phrase.intent if phrase else None, confidence=round(score, 3)
-            )
-        return IntentMatch(
-            intent=phrase.intent, slots={**slots, **dict(phrase.fixed)}, confidence=round(score, 3), text=surface_text
-        )
+        return best
+
+    def _route(self, part: Part, surface: list[str]) -> Route | None:
+        subject = part.subject or "none"
+        for route in self._routes:
+            if route.needs and not set(route.needs) <= self._spot(route.intent, surface).keys():
+                continue
+            if route.ask and (part.ask or "none") not in route.ask:
+                continue
+            if route.subject and subject not in route.subject:
+                continue
+            if route.both and not set(route.both) <= set(part.subjects):
+                continue
+            return route
+        return None
 
     def _best_phrase(self, key: tuple[str, ...], tokens: set[str]) -> tuple[float, _Phrase | None]:
         known = [t for t in tokens if t in self._idf]

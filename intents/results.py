@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .frame import QuestionFrame
+
 
 class IntentMatch(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -15,6 +17,7 @@ class IntentMatch(BaseModel):
     slots: dict[str, str] = Field(default_factory=dict)
     confidence: float
     text: str
+    frame: QuestionFrame = QuestionFrame()
 
 
 class NotRecognized(BaseModel):
@@ -24,6 +27,7 @@ class NotRecognized(BaseModel):
     text: str
     best_guess: str | None = None
     confidence: float = 0.0
+    frame: QuestionFrame = QuestionFrame()
 
 
 Understanding = IntentMatch | NotRecognized

@@ -29,7 +29,7 @@ class Skill:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.catalog: Catalog = load_catalog(settings.skill.locale)
-        self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder)
+        self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder, settings.skill.reminder_short)
         self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold)
         self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
         self.recognizer = Recognizer(self.speech)

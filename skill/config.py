@@ -25,6 +25,7 @@ class _Section(BaseModel):
 class SkillSettings(_Section):
     locale: str = "en-us"
     reminder: str = "This is general information, not medical advice: please check with your doctor."
+    reminder_short: str = "Please check with your doctor."
     max_text_chars: int = Field(default=1000, ge=10)
     cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/b12-skill or ~/.cache/b12-skill
 

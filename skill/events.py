@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from intents.frame import QuestionFrame
 from intents.results import IntentMatch, NotRecognized
 
 
@@ -77,6 +78,7 @@ class Answer(_Event):
     emergency: bool = False
     end_session: bool = False
     transcript: str | None = None
+    frame: QuestionFrame | None = None  # how the question was read: why this answer was chosen
 
 
 class SpokenAnswer(_Event):

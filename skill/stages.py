@@ -61,4 +61,6 @@ class Responder:
             self._sessions.end(event.session)
         else:
             self._sessions.put(outcome.conversation)
-        yield Answer(session=event.session, transcript=event.transcript, **outcome.reply.model_dump())
+        yield Answer(
+            session=event.session, transcript=event.transcript, frame=event.result.frame, **outcome.reply.model_dump()
+        )

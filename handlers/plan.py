@@ -1,0 +1,174 @@
+"""Which facts answer a question frame, and how much of them fits in a short spoken answer.
+
+The ask picked the intent (intents/<locale>/frames.toml); here the symptoms named pick the facts
+and the subject picks the side, severity vetoes every reassuring fact, and the sentences are cut
+to the spoken budget: safety first, then one fact per part, then what cannot be covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from intents.frame import Part, QuestionFrame
+
+from .context import Conversation
+from .knowledge_base import KnowledgeBase, Side
+
+WORD_BUDGET = 50  # at most this many words before the reminder
+MAX_PARTS = 2
+# Intents whose answer is about symptoms, so the symptoms a question names choose its facts.
+SYMPTOM_INTENTS = frozenset(
+    {
+        "can_b12_cause_aches",
+        "deficiency_symptoms",
+        "injection_aches",
+        "injection_side_effects",
+        "injection_worry",
+        "injection_reasons",
+        "why_deficiency_hurts",
+    }
+)
+INJECTION_INTENTS = frozenset({"injection_aches", "injection_side_effects", "injection_worry", "injection_reasons"})
+DEFICIENCY_INTENTS = frozenset({"deficiency_symptoms", "why_deficiency_hurts", "deficiency_worry"})
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    rank: int  # lower is said first when the budget is short
+    fact: str | None = None
+
+
+@dataclass
+class Planned:
+    """One part's answer: notes said before its facts, its facts, and what could follow."""
+
+    notes: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    more: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+def side_of(part: Part) -> Side | None:
+    if part.subject in ("deficiency", "injection"):
+        return part.subject  # type: ignore[return-value]
+    if part.intent in INJECTION_INTENTS:
+        return "injection"
+    if part.intent in DEFICIENCY_INTENTS:
+        return "deficiency"
+    return None
+
+
+def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto: bool) -> Planned:
+    intent = part.intent or ""
+    slots = dict(part.slots)
+    if "side" not in slots and conversation.side and has_side_variants(kb, intent, slots):
+        # "how long does that last" right after an answer about the shots means the shots.
+        slots["side"] = conversation.side
+    spec = kb.answers[intent].resolve(slots)
+    planned = Planned(facts=list(spec.facts), more=spec.more, why=spec.why, slots=slots)
+    if intent in SYMPTOM_INTENTS:
+        _by_symptoms(part, kb, planned)
+    if veto:
+        kept = [f for f in planned.facts if not kb.facts[f].reassuring]
+        fallback = "doctor.severe_side_effects" if side_of(part) == "injection" else "doctor.when"
+        planned.facts = kept or [fallback]
+        planned.notes = [n for n in planned.notes if n]
+    return planned
+
+
+def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
+    named = [kb.symptoms[s] for s in part.symptoms if s in kb.symptoms and not kb.symptoms[s].general]
+    side = side_of(part)
+    if not named:
+        if side is not None:  # "do my legs ache from the shots": an ache that only the side makes specific
+            general = [f for s in part.symptoms if s in kb.symptoms for f in kb.symptoms[s].on(side)]
+            if general and part.intent != "injection_reasons":
+                planned.facts = _unique(general + planned.facts)
+        return
+    if part.ask == "why" and side != "injection":
+        facts = [f for s in named for f in s.why]
+        if facts:
+            planned.facts = _unique(facts)
+        return
+    if side is None:
+        # "can B12 cause cramps": say what each side's facts say of it.
+        found = [s.deficiency[:1] + s.injection[:1] for s in named]
+        planned.facts = _unique([f for fs in found for f in fs]) or planned.facts
+    else:
+        own = [f for s in named for f in s.on(side)]
+        if own:
+            planned.facts = _unique(own)
+        else:
+            other: Side = "injection" if side == "deficiency" else "deficiency"
+            template = kb.say.symptom_not_deficiency if side == "deficiency" else kb.say.symptom_not_injection
+            planned.notes = [template.format(label=named[0].label)]
+            planned.facts = _unique([f for s in named for f in s.on(other)])[:1]
+            return
+    if part.ask == "cause" and side != "injection" and len(planned.facts) < 2:
+        # "Could my tingling be B12?": the fact, then how to find out.
+        planned.facts.append("doctor.blood_test")
+
+
+def compose(
+    frame: QuestionFrame, planned: list[Planned], kb: KnowledgeBase, conversation: Conversation
+) -> tuple[list[Sentence], tuple[str, ...]]:
+    """The sentences to say (within the budget) and the facts left for "tell me more"."""
+    candidates: list[Sentence] = []
+    severe = any(s in ("severe", "worsening") for s in frame.severity)
+    if severe:
+        candidates.append(Sentence(kb.say.severe, rank=0))
+    per_part = 1 if len(planned) > 1 else 2
+    for plan in planned:
+        candidates += [Sentence(n, rank=1) for n in plan.notes]
+        for n, fact in enumerate(plan.facts[:per_part]):
+            candidates.append(Sentence(kb.facts[fact].spoken, rank=1 if n == 0 else 3, fact=fact))
+    for topic in frame.uncovered[:2]:
+        candidates.append(Sentence(refusal(kb, topic, alone=not planned), rank=1))
+    said = {s.fact for s in candidates if s.fact}
+    if "persistent" in frame.severity and not severe and planned and "doctor.when" not in said:
+        candidates.append(Sentence(kb.facts["doctor.when"].spoken, rank=2, fact="doctor.when"))
+    chosen = fit(candidates)
+    told = {s.fact for s in chosen if s.fact} | set(conversation.said)
+    left = [f for plan in planned for f in plan.facts[per_part:]] + [f for plan in planned for f in plan.more]
+    more = tuple(f for f in dict.fromkeys(left) if f not in told)
+    return chosen, more
+
+
+def refusal(kb: KnowledgeBase, topic: str, *, alone: bool) -> str:
+    wording = kb.uncovered.get(topic)
+    if wording is None:
+        return kb.say.out_of_scope
+    if wording.say:
+        return wording.say
+    return (kb.say.refuse_only if alone else kb.say.refuse_part).format(about=wording.about)
+
+
+def fit(candidates: list[Sentence], budget: int = WORD_BUDGET) -> list[Sentence]:
+    """The highest-ranked sentences that fit the budget (the first always), in their original order."""
+    keep: set[int] = set()
+    used = 0
+    for index in sorted(range(len(candidates)), key=lambda i: (candidates[i].rank, i)):
+        words = len(candidates[index].text.split())
+        if keep and used + words > budget:
+            continue
+        keep.add(index)
+        used += words
+    return [c for i, c in enumerate(candidates) if i in keep]
+
+
+def has_side_variants(kb: KnowledgeBase, intent: str, slots: dict[str, str]) -> bool:
+    spec = kb.answers.get(intent)
+    while spec is not None:
+        if "side" in spec.by_slot:
+            return True
+        spec = next(
+            (variants[slots[s]] for s, variants in spec.by_slot.items() if slots.get(s) in variants),
+            None,
+        )
+    return False
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

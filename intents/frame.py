@@ -1,0 +1,78 @@
+"""A question read as a typed frame: what it is about, what it asks, and what it says of symptoms.
+
+The frame travels with the understanding to the handlers and out on the answer, so a test, a
+reviewer or a bug report can see why an answer was chosen.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Subject = Literal["too_much", "injection", "oral", "deficiency", "b12"]
+Ask = Literal[
+    "which_worse",
+    "compare",
+    "how_long",
+    "why",
+    "stop",
+    "ignore",
+    "what_to_do",
+    "worry",
+    "diagnose",
+    "symptoms",
+    "relief",
+    "what_is",
+    "cause",
+]
+Who = Literal["me", "child", "older", "other", "pet"]
+Severity = Literal["severe", "worsening", "persistent"]
+
+
+class Part(BaseModel):
+    """One question inside an utterance, and the intent it was understood as."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    subject: Subject | None = None
+    subjects: tuple[Subject, ...] = ()
+    ask: Ask | None = None
+    symptoms: tuple[str, ...] = ()
+    uncovered: tuple[str, ...] = ()  # topics outside the facts that this part names
+    intent: str | None = None
+    slots: dict[str, str] = {}
+    confidence: float = 0.0
+
+
+class RedFlag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    words: str
+    kind: Literal["emergency", "poison", "pet"] = "emergency"
+
+
+class QuestionFrame(BaseModel):
+    """Everything the answer depends on besides the conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    parts: tuple[Part, ...] = ()
+    who: Who = "me"
+    severity: tuple[Severity, ...] = ()
+    red_flags: tuple[RedFlag, ...] = ()
+    negated: tuple[str, ...] = ()  # red-flag words the person said they do not have
+    uncovered: tuple[str, ...] = ()  # topics the fact base does not cover (names from safety.toml)
+
+    @property
+    def subject(self) -> Subject | None:
+        return self.parts[0].subject if self.parts else None
+
+    @property
+    def ask(self) -> Ask | None:
+        return self.parts[0].ask if self.parts else None
+
+    @property
+    def symptoms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for p in self.parts for s in p.symptoms))

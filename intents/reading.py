@@ -1,0 +1,202 @@
+"""Read a question into a frame (frames.toml, safety.toml): parts, subject, ask, symptoms, who,
+severity, red flags (negation-aware), and the topics the fact base does not cover.
+
+Everything here is word patterns over the cleaned text: quick (well under a millisecond for a
+spoken question), and each decision can be traced to one line of data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .catalog import Catalog
+from .frame import Part, QuestionFrame, RedFlag
+from .negation import NegationScope
+from .normalize import PhraseMap, clean
+
+_CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
+_QUESTION_START = re.compile(
+    r"^(?:is|are|am|can|could|do|does|did|will|would|should|shall|what|whats|why|how|when|which|who|where|has|have)\b"
+)
+
+
+def _compile(patterns: Iterable[str], *, shortest: bool = False) -> re.Pattern[str]:
+    # Each pattern anchored at a word start, so "rain" never fires inside "brain".
+    if shortest:  # gaps match as few words as they can, so a denied mention is cut alone
+        patterns = [re.sub(r"\.\{(\d+),(\d+)\}(?!\?)", r".{\1,\2}?", p) for p in patterns]
+    return re.compile("|".join(rf"\b(?:{p})" for p in patterns))
+
+
+def _table(table: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
+    return {name: _compile(patterns) for name, patterns in table.items()}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The frame, and per part the words left for the phrase matcher (denied and uncovered words cut)."""
+
+    frame: QuestionFrame
+    remainders: tuple[str, ...]
+
+
+class FrameReader:
+    def __init__(self, catalog: Catalog) -> None:
+        spec, safety = catalog.frames, catalog.safety
+        self._b12 = PhraseMap({form: "b12" for form in catalog.lexicon.canonical.get("b12", ())})
+        self._subjects = _table(spec.subjects)
+        self._asks = _table(spec.asks)
+        self._symptoms = _table(spec.symptoms)
+        self._who = _table(spec.who)
+        self._severity = _table(spec.severity)
+        self._split = _compile(spec.parts.splits)
+        self._negation = NegationScope(spec.negation)
+        self._flags = {
+            "emergency": _compile(safety.red_flags, shortest=True),
+            "poison": _compile(safety.poison_flags or ["(?!)"], shortest=True),
+            "pet": _compile(safety.pet_flags or ["(?!)"], shortest=True),
+        }
+        self._pairs = [(_compile([a], shortest=True), _compile([b], shortest=True)) for a, b in safety.paired_flags]
+        self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
+        self._general = frozenset(spec.general_symptoms)
+
+    def prepare(self, text: str) -> str:
+        """Cleaned text with every spelling of B12 made "b12"; what all the patterns read."""
+        return " ".join(self._b12.apply(clean(text).split()))
+
+    def read(self, text: str, *alternatives: str) -> Reading:
+        """`alternatives`: other readings of the same words (a corrected transcript) checked for red flags."""
+        whole = self.prepare(text)
+        flags, denied_flags = self._red_flags(whole)
+        for other in alternatives:
+            more, _ = self._red_flags(self.prepare(other))
+            flags += [f for f in more if f not in flags]
+        uncovered, cut = self._uncovered(whole)
+        parts, remainders = [], []
+        for piece in self._pieces(text):
+            remainder = self._cut(piece, cut, denied_flags)
+            named = tuple(t for t in uncovered if self._topics[t].search(piece))
+            parts.append(self._part(piece, remainder).model_copy(update={"uncovered": named}))
+            remainders.append(remainder)
+        frame = QuestionFrame(
+            parts=tuple(parts),
+            who=self._who_of(whole),
+            severity=tuple(name for name, p in self._severity.items() if self._affirmed(p, whole)),
+            red_flags=tuple(flags),
+            negated=tuple(denied_flags),
+            uncovered=tuple(uncovered),
+        )
+        return Reading(frame, tuple(remainders))
+
+    # --- safety ---------------------------------------------------------------------------------
+
+    def _red_flags(self, text: str) -> tuple[list[RedFlag], list[str]]:
+        found: list[RedFlag] = []
+        denied: list[str] = []
+        for kind, pattern in self._flags.items():
+            for m in pattern.finditer(text):
+                if self._negation.negated(text, m.start(), m.end()):
+                    denied.append(m.group(0))
+                else:
+                    found.append(RedFlag(words=m.group(0), kind=kind))  # type: ignore[arg-type]
+        for first, second in self._pairs:
+            a, b = self._affirmed_match(first, text), self._affirmed_match(second, text)
+            if a and b:
+                found.append(RedFlag(words=f"{a} + {b}", kind="emergency"))
+        # A child or pet who swallowed something is a poisoning, whatever else matched.
+        found.sort(key=lambda f: f.kind == "emergency")
+        return found, denied
+
+    def _affirmed_match(self, pattern: re.Pattern[str], text: str) -> str | None:
+        for m in pattern.finditer(text):
+            if not self._negation.negated(text, m.start(), m.end()):
+                return m.group(0)
+        return None
+
+    def _affirmed(self, pattern: re.Pattern[str], text: str) -> bool:
+        return self._affirmed_match(pattern, text) is not None
+
+    def _uncovered(self, text: str) -> tuple[list[str], list[str]]:
+        names, spans = [], []
+        for name, pattern in self._topics.items():
+            hits = [m.group(0) for m in pattern.finditer(text) if not self._negation.negated(text, m.start(), m.end())]
+            if hits:
+                names.append(name)
+                spans += hits
+        return names, spans
+
+    # --- parts ----------------------------------------------------------------------------------
+
+    def _pieces(self, text: str) -> list[str]:
+        """Clauses that ask something; a clause that asks nothing (a story) joins the next one."""
+        clauses: list[str] = []
+        for clause in _CLAUSE_END.split(text):
+            prepared = self.prepare(clause)
+            if not prepared:
+                continue
+            starts = [m.start() for m in self._split.finditer(prepared) if m.start() > 0]
+            bounds = [0, *starts, len(prepared)]
+            clauses += [prepared[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+        pieces: list[str] = []
+        story = ""
+        for clause in clauses:
+            if self._ask_of(clause) is None:
+                story = f"{story} {clause}".strip()
+                continue
+            pieces.append(f"{story} {clause}".strip())
+            story = ""
+        if story:
+            if pieces:
+                pieces[-1] = f"{pieces[-1]} {story}"
+            else:
+                pieces.append(story)
+        return pieces
+
+    def _part(self, piece: str, text: str) -> Part:
+        """A part read from what is left once denied and uncovered words are cut from it."""
+        subjects = self._found(self._subjects, text)
+        if not subjects and re.search(r"\bb12\b", text):
+            subjects = ["b12"]
+        symptoms = self._found(self._symptoms, text)
+        ask = self._ask_of(text)
+        if ask is None and not _QUESTION_START.match(text) and set(symptoms) - self._general:
+            ask = "cause"  # "my feet burn at night", said to a B12 skill: could it be B12?
+        return Part(
+            text=piece,
+            subject=subjects[0] if subjects else None,  # type: ignore[arg-type]
+            subjects=tuple(subjects),  # type: ignore[arg-type]
+            ask=ask,  # type: ignore[arg-type]
+            symptoms=tuple(symptoms),
+        )
+
+    def ask_of(self, text: str) -> str | None:
+        return self._ask_of(text)
+
+    def _ask_of(self, text: str) -> str | None:
+        return next((name for name, pattern in self._asks.items() if pattern.search(text)), None)
+
+    def _found(self, table: dict[str, re.Pattern[str]], text: str) -> list[str]:
+        """Names whose patterns occur (not negated), subjects in table order, symptoms as said."""
+        hits: list[tuple[int, str]] = []
+        for name, pattern in table.items():
+            for m in pattern.finditer(text):
+                if not self._negation.negated(text, m.start(), m.end()):
+                    hits.append((m.start(), name))
+                    break
+        if table is self._subjects:
+            order = list(table)
+            return sorted({n for _, n in hits}, key=order.index)
+        return [n for _, n in sorted(hits)]
+
+    def _who_of(self, text: str) -> str:
+        hits = [(m.start(), name) for name, p in self._who.items() for m in [p.search(text)] if m]
+        return min(hits)[1] if hits else "me"
+
+    def _cut(self, text: str, *spans: list[str]) -> str:
+        for words in (w for group in spans for w in group):
+            text = re.sub(rf"\b{re.escape(words)}\w*", " ", text)
+        return " ".join(text.split())
+
+    def is_general(self, symptom: str) -> bool:
+        return symptom in self._general
