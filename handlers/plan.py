@@ -53,6 +53,8 @@ class Planned:
 def side_of(part: Part) -> Side | None:
     if part.subject in ("deficiency", "injection"):
         return part.subject  # type: ignore[return-value]
+    if part.subject == "absorption":
+        return "deficiency"
     if part.intent in INJECTION_INTENTS:
         return "injection"
     if part.intent in DEFICIENCY_INTENTS:
@@ -84,7 +86,7 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
     if not named:
         if side is not None:  # "do my legs ache from the shots": an ache that only the side makes specific
             general = [f for s in part.symptoms if s in kb.symptoms for f in kb.symptoms[s].on(side)]
-            if general and part.intent != "injection_reasons":
+            if general:
                 planned.facts = _unique(general + planned.facts)
         return
     if part.ask == "why" and side != "injection":
@@ -93,9 +95,10 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
             planned.facts = _unique(facts)
         return
     if side is None:
-        # "can B12 cause cramps": say what each side's facts say of it.
-        found = [s.deficiency[:1] + s.injection[:1] for s in named]
-        planned.facts = _unique([f for fs in found for f in fs]) or planned.facts
+        # "could my tingling be B12?": low B12's facts where they speak of it, else the shots'.
+        found = [f for s in named for f in (s.deficiency or s.injection)]
+        planned.facts = _unique(found) or planned.facts
+        side = "deficiency" if any(s.deficiency for s in named) else "injection"
     else:
         own = [f for s in named for f in s.on(side)]
         if own:
@@ -106,9 +109,9 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
             planned.notes = [template.format(label=named[0].label)]
             planned.facts = _unique([f for s in named for f in s.on(other)])[:1]
             return
-    if part.ask == "cause" and side != "injection" and len(planned.facts) < 2:
-        # "Could my tingling be B12?": the fact, then how to find out.
-        planned.facts.append("doctor.blood_test")
+    if part.ask == "cause" and len(planned.facts) < 2:
+        # "Could my tingling be B12?": the fact, then how to find out, or when a reaction needs a doctor.
+        planned.facts.append("doctor.blood_test" if side == "deficiency" else "doctor.severe_side_effects")
 
 
 def compose(

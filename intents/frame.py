@@ -10,12 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Subject = Literal["too_much", "injection", "oral", "deficiency", "b12"]
+Subject = Literal["absorption", "injection", "too_much", "oral", "deficiency", "b12"]
 Ask = Literal[
+    "tell_apart",
     "which_worse",
     "compare",
     "how_long",
     "why",
+    "purpose",
+    "self_treat",
     "stop",
     "ignore",
     "what_to_do",

@@ -17,6 +17,7 @@ from .negation import NegationScope
 from .normalize import PhraseMap, clean
 
 _CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
+_LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|and also|but) )+")
 _QUESTION_START = re.compile(
     r"^(?:is|are|am|can|could|do|does|did|will|would|should|shall|what|whats|why|how|when|which|who|where|has|have)\b"
 )
@@ -141,7 +142,7 @@ class FrameReader:
         pieces: list[str] = []
         story = ""
         for clause in clauses:
-            if self._ask_of(clause) is None:
+            if not self._asks_something(clause):
                 story = f"{story} {clause}".strip()
                 continue
             pieces.append(f"{story} {clause}".strip())
@@ -170,8 +171,9 @@ class FrameReader:
             symptoms=tuple(symptoms),
         )
 
-    def ask_of(self, text: str) -> str | None:
-        return self._ask_of(text)
+    def _asks_something(self, clause: str) -> bool:
+        opening = _LEAD_IN.sub("", clause)
+        return self._ask_of(clause) is not None or _QUESTION_START.match(opening) is not None
 
     def _ask_of(self, text: str) -> str | None:
         return next((name for name, pattern in self._asks.items() if pattern.search(text)), None)
