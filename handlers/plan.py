@@ -70,7 +70,7 @@ def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto
         slots["side"] = conversation.side
     spec = kb.answers[intent].resolve(slots)
     planned = Planned(facts=list(spec.facts), more=spec.more, why=spec.why, slots=slots)
-    if intent in SYMPTOM_INTENTS:
+    if intent in SYMPTOM_INTENTS and "reason" not in slots:  # a named reason ("is it the potassium") wins
         _by_symptoms(part, kb, planned)
     if veto:
         kept = [f for f in planned.facts if not kb.facts[f].reassuring]
@@ -86,7 +86,7 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
     if not named:
         if side is not None:  # "do my legs ache from the shots": an ache that only the side makes specific
             general = [f for s in part.symptoms if s in kb.symptoms for f in kb.symptoms[s].on(side)]
-            if general:
+            if general and part.ask != "why":
                 planned.facts = _unique(general + planned.facts)
         return
     if part.ask == "why" and side != "injection":

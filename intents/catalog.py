@@ -119,6 +119,7 @@ class FrameSpec(BaseModel):
     general_symptoms: tuple[str, ...] = ()  # aches anyone might mean: alone they say nothing of B12
     who: dict[str, tuple[str, ...]]
     severity: dict[str, tuple[str, ...]]
+    features: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     negation: Negation
     parts: PartSpec
     routes: tuple[Route, ...] = ()

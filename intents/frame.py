@@ -42,6 +42,7 @@ class Part(BaseModel):
     subject: Subject | None = None
     subjects: tuple[Subject, ...] = ()
     ask: Ask | None = None
+    feature: str | None = None  # what a comparison is about: cause, pain_type, onset, severity...
     symptoms: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()  # topics outside the facts that this part names
     intent: str | None = None

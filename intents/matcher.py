@@ -236,6 +236,8 @@ class Matcher:
         route = self._route(part, surface)
         if route is not None:
             spotted = self._spot(route.intent, surface)
+            if route.intent == "compare" and part.feature and "feature" not in route.slots:
+                spotted["feature"] = part.feature
             update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
             return part.model_copy(update={**update, "confidence": round(max(score, ROUTE_CONFIDENCE), 3)}), None
         if phrase is None or score < self.threshold:
@@ -249,7 +251,7 @@ class Matcher:
         It is if it names B12 or a side of it, asks about a B12 test, or only tells of symptoms that
         B12 facts describe ("i take metformin and my feet burn"); "does magnesium help cramps" is not.
         """
-        if B12_WORD.search(remainder) or part.subject in ("injection", "deficiency", "too_much"):
+        if B12_WORD.search(remainder) or part.subject in ("injection", "deficiency", "too_much", "absorption"):
             return True
         if part.ask == "diagnose":
             return True

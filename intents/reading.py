@@ -51,6 +51,7 @@ class FrameReader:
         self._symptoms = _table(spec.symptoms)
         self._who = _table(spec.who)
         self._severity = _table(spec.severity)
+        self._features = _table(spec.features)
         self._split = _compile(spec.parts.splits)
         self._negation = NegationScope(spec.negation)
         self._flags = {
@@ -71,14 +72,19 @@ class FrameReader:
         whole = self.prepare(text)
         flags, denied_flags = self._red_flags(whole)
         for other in alternatives:
+            # A corrected reading may hear a red flag the words as typed missed, but not one they deny.
             more, _ = self._red_flags(self.prepare(other))
-            flags += [f for f in more if f not in flags]
+            flags += [f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)]
         uncovered, cut = self._uncovered(whole)
         parts, remainders = [], []
         for piece in self._pieces(text):
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
-            parts.append(self._part(piece, remainder).model_copy(update={"uncovered": named}))
+            part = self._part(piece, remainder).model_copy(update={"uncovered": named})
+            if part.subject is None and parts and parts[-1].subject is not None:
+                # "...and how long does it last": the earlier part's subject still holds.
+                part = part.model_copy(update={"subject": parts[-1].subject, "subjects": parts[-1].subjects})
+            parts.append(part)
             remainders.append(remainder)
         frame = QuestionFrame(
             parts=tuple(parts),
@@ -161,10 +167,13 @@ class FrameReader:
             subjects = ["b12"]
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
-        if ask is None and not _QUESTION_START.match(text) and set(symptoms) - self._general:
+        telling = ask is None and not _QUESTION_START.match(text)
+        if telling and (set(symptoms) - self._general or (symptoms and subjects)):
             ask = "cause"  # "my feet burn at night", said to a B12 skill: could it be B12?
+        feature = next((name for name, p in self._features.items() if p.search(text)), None)
         return Part(
             text=piece,
+            feature=feature,
             subject=subjects[0] if subjects else None,  # type: ignore[arg-type]
             subjects=tuple(subjects),  # type: ignore[arg-type]
             ask=ask,  # type: ignore[arg-type]
