@@ -23,8 +23,6 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
     planned = [plan_part(p, conversation, kb, veto=veto) for p in [first, *others][:MAX_PARTS]]
     chosen, more = compose(frame, planned, kb, conversation)
     parts = [s.text for s in chosen]
-    if more and not conversation.offered_more:
-        parts.append(kb.say.offer_more)
     facts = tuple(dict.fromkeys(s.fact for s in chosen if s.fact))
     return finish(
         parts,
@@ -37,7 +35,7 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
         side=kb.side_of(facts) or planned[0].slots.get("side"),
         more=more,
         why=planned[0].why,
-        offered_more=conversation.offered_more or bool(more),
+        offered_more=conversation.offered_more or kb.say.offer_more in parts,
     )
 
 

@@ -132,10 +132,14 @@ def compose(
     said = {s.fact for s in candidates if s.fact}
     if "persistent" in frame.severity and not severe and planned and "doctor.when" not in said:
         candidates.append(Sentence(kb.facts["doctor.when"].spoken, rank=2, fact="doctor.when"))
+    left = [f for plan in planned for f in plan.facts] + [f for plan in planned for f in plan.more]
+    if left and not conversation.offered_more:  # offered once a session, and only if it fits
+        candidates.append(Sentence(kb.say.offer_more, rank=4))
     chosen = fit(candidates)
     told = {s.fact for s in chosen if s.fact} | set(conversation.said)
-    left = [f for plan in planned for f in plan.facts[per_part:]] + [f for plan in planned for f in plan.more]
     more = tuple(f for f in dict.fromkeys(left) if f not in told)
+    if not more:
+        chosen = [s for s in chosen if s.text != kb.say.offer_more]
     return chosen, more
 
 

@@ -104,6 +104,7 @@ class Route(BaseModel):
     subject: tuple[str, ...] = ()  # empty: any; "none" matches a part with no subject
     both: tuple[str, ...] = ()  # subjects that must all be named (a comparison in other words)
     needs: tuple[str, ...] = ()  # slots of the intent that must be named ("reason": detox, potassium...)
+    feature: tuple[str, ...] = ()  # what the part compares or asks about (frames.toml [features])
     intent: str
     slots: dict[str, str] = Field(default_factory=dict)
 

@@ -34,7 +34,6 @@ BETA2 = 2.0  # beta squared, chosen on tests/dev: questions may carry extra word
 COMMAND_BETA2 = 0.1  # commands ("stop", "why") must be said almost alone
 FUZZY_MIN_LEN = 4
 B12_WORD = re.compile(r"\bb12\b")
-_QUESTION = re.compile(r"^(?:is|are|can|could|do|does|will|would|should|what|whats|why|how|which|who)\b")
 ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
 
 
@@ -236,8 +235,12 @@ class Matcher:
         route = self._route(part, surface)
         if route is not None:
             spotted = self._spot(route.intent, surface)
-            if route.intent == "compare" and part.feature and "feature" not in route.slots:
-                spotted["feature"] = part.feature
+            if route.intent == "compare":
+                # "how do the shots compare": the part's own feature and side, unless the route fixes them.
+                if part.feature:
+                    spotted["feature"] = part.feature
+                if part.subject in ("deficiency", "injection"):
+                    spotted["side"] = part.subject
             update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
             return part.model_copy(update={**update, "confidence": round(max(score, ROUTE_CONFIDENCE), 3)}), None
         if phrase is None or score < self.threshold:
@@ -255,7 +258,7 @@ class Matcher:
             return True
         if part.ask == "diagnose":
             return True
-        telling = not _QUESTION.match(remainder)
+        telling = not self._reader.is_question(remainder)
         return telling and any(not self._reader.is_general(s) for s in part.symptoms)
 
     def _spot(self, intent: str, surface: list[str]) -> dict[str, str]:
@@ -282,6 +285,8 @@ class Matcher:
             if route.subject and subject not in route.subject:
                 continue
             if route.both and not set(route.both) <= set(part.subjects):
+                continue
+            if route.feature and part.feature not in route.feature:
                 continue
             return route
         return None

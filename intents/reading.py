@@ -17,7 +17,9 @@ from .negation import NegationScope
 from .normalize import PhraseMap, clean
 
 _CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
-_LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|and also|but) )+")
+_LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|but|uh|um|umm|er|erm|well|hey|like|right|hi|hello) )+")
+# Contractions the cleaning leaves as one word, spelled out so one pattern serves both.
+_SPELLED = {"whats": "what is", "thats": "that is", "hows": "how is", "whos": "who is", "wheres": "where is", "theres": "there is"}
 _QUESTION_START = re.compile(
     r"^(?:is|are|am|can|could|do|does|did|will|would|should|shall|what|whats|why|how|when|which|who|where|has|have)\b"
 )
@@ -65,7 +67,13 @@ class FrameReader:
 
     def prepare(self, text: str) -> str:
         """Cleaned text with every spelling of B12 made "b12"; what all the patterns read."""
-        return " ".join(self._b12.apply(clean(text).split()))
+        words = " ".join(_SPELLED.get(w, w) for w in clean(text).split())
+        return " ".join(self._b12.apply(words.split()))
+
+    @staticmethod
+    def is_question(text: str) -> bool:
+        """Does the (prepared) text open as a question, fillers aside?"""
+        return _QUESTION_START.match(_LEAD_IN.sub("", text)) is not None
 
     def read(self, text: str, *alternatives: str) -> Reading:
         """`alternatives`: other readings of the same words (a corrected transcript) checked for red flags."""
@@ -167,7 +175,7 @@ class FrameReader:
             subjects = ["b12"]
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
-        telling = ask is None and not _QUESTION_START.match(text)
+        telling = ask is None and not self.is_question(text)
         if telling and (set(symptoms) - self._general or (symptoms and subjects)):
             ask = "cause"  # "my feet burn at night", said to a B12 skill: could it be B12?
         feature = next((name for name, p in self._features.items() if p.search(text)), None)
@@ -181,8 +189,7 @@ class FrameReader:
         )
 
     def _asks_something(self, clause: str) -> bool:
-        opening = _LEAD_IN.sub("", clause)
-        return self._ask_of(clause) is not None or _QUESTION_START.match(opening) is not None
+        return self._ask_of(clause) is not None or self.is_question(clause)
 
     def _ask_of(self, text: str) -> str | None:
         return next((name for name, pattern in self._asks.items() if pattern.search(text)), None)
