@@ -45,6 +45,7 @@ class Part(BaseModel):
     feature: str | None = None  # what a comparison is about: cause, pain_type, onset, severity...
     symptoms: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()  # topics outside the facts that this part names
+    asks_uncovered: bool = False  # one of them is what it asks about, not context ("is ibuprofen ok")
     intent: str | None = None
     slots: dict[str, str] = {}
     confidence: float = 0.0

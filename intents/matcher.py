@@ -141,7 +141,6 @@ class Matcher:
         self._norm = Normalizer(lex.fillers, lex.canonical)
         self._reader = FrameReader(catalog)
         self._routes = catalog.frames.routes
-        self._asked_topics = frozenset(name for name, t in catalog.safety.topics.items() if t.asked)
         self._slot_keys = {i.name: tuple(sorted(i.slots)) for i in catalog.intents}
         self._spotters: dict[tuple[str, ...], _SlotSpotter] = {}
         raw: dict[tuple[str, ...], list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]]] = defaultdict(list)
@@ -229,8 +228,7 @@ class Matcher:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         surface = [self._correct(t) for t in self._norm.surface(remainder)]
         score, phrase, slots = self._phrase(surface)
-        asks_uncovered = bool(self._asked_topics.intersection(part.uncovered))
-        if asks_uncovered or (uncovered and not self._grounded(part, remainder)):
+        if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
         route = self._route(part, surface)
         if route is not None:
@@ -239,8 +237,9 @@ class Matcher:
                 # "how do the shots compare": the part's own feature and side, unless the route fixes them.
                 if part.feature:
                     spotted["feature"] = part.feature
-                if part.subject in ("deficiency", "injection"):
-                    spotted["side"] = part.subject
+                sides = {"deficiency", "injection"}.intersection(part.subjects)
+                if len(sides) == 1:
+                    spotted["side"] = sides.pop()
             update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
             return part.model_copy(update={**update, "confidence": round(max(score, ROUTE_CONFIDENCE), 3)}), None
         if phrase is None or score < self.threshold:

@@ -16,6 +16,8 @@ from .frame import Part, QuestionFrame, RedFlag
 from .negation import NegationScope
 from .normalize import PhraseMap, clean
 
+HEAD_WORDS = 3
+_SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|mom|dad)\b")
 _CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
 _LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|but|uh|um|umm|er|erm|well|hey|like|right|hi|hello) )+")
 # Contractions the cleaning leaves as one word, spelled out so one pattern serves both.
@@ -63,6 +65,7 @@ class FrameReader:
         }
         self._pairs = [(_compile([a], shortest=True), _compile([b], shortest=True)) for a, b in safety.paired_flags]
         self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
+        self._asked_topics = frozenset(name for name, topic in safety.topics.items() if topic.asked)
         self._general = frozenset(spec.general_symptoms)
 
     def prepare(self, text: str) -> str:
@@ -88,7 +91,8 @@ class FrameReader:
         for piece in self._pieces(text):
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
-            part = self._part(piece, remainder).model_copy(update={"uncovered": named})
+            asks = bool(self._asked_topics.intersection(named)) or any(self._leads(t, piece) for t in named)
+            part = self._part(piece, remainder).model_copy(update={"uncovered": named, "asks_uncovered": asks})
             if part.subject is None and parts and parts[-1].subject is not None:
                 # "...and how long does it last": the earlier part's subject still holds.
                 part = part.model_copy(update={"subject": parts[-1].subject, "subjects": parts[-1].subjects})
@@ -187,6 +191,15 @@ class FrameReader:
             ask=ask,  # type: ignore[arg-type]
             symptoms=tuple(symptoms),
         )
+
+    def _leads(self, topic: str, piece: str) -> bool:
+        """A topic named at the head of a question is what it asks about ("does iron help", "magnesium
+        for cramps"); after "i", "my" or "she" it is context ("i take metformin and my feet burn")."""
+        opening = _LEAD_IN.sub("", piece)
+        if _SELF.match(opening):
+            return False
+        found = self._topics[topic].search(opening)
+        return found is not None and len(opening[: found.start()].split()) <= HEAD_WORDS
 
     def _asks_something(self, clause: str) -> bool:
         return self._ask_of(clause) is not None or self.is_question(clause)

@@ -18,7 +18,7 @@ from skill.corpus import pronunciations, spoken_sentences
 from skill.stt.domain_model import build_domain_model
 
 DEV = Path(__file__).parents[1] / "dev"
-CASES = [c for f in sorted(DEV.glob("*.toml")) for c in tomllib.loads(f.read_text(encoding="utf-8"))["case"]]
+CASES = [c for f in sorted(DEV.glob("questions-*.toml")) for c in tomllib.loads(f.read_text(encoding="utf-8"))["case"]]
 
 
 @pytest.mark.parametrize("text", [c["text"] for c in CASES if c["intent"] == "emergency"])
