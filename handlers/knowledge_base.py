@@ -65,10 +65,14 @@ class SymptomFacts(BaseModel):
     general: bool = False
     deficiency: tuple[str, ...] = ()
     injection: tuple[str, ...] = ()
-    why: tuple[str, ...] = ()  # why low B12 brings it on, where a fact says
+    why_deficiency: tuple[str, ...] = ()  # why low B12 brings it on, where a fact says
+    why_injection: tuple[str, ...] = ()  # why the shots might
 
     def on(self, side: Side) -> tuple[str, ...]:
         return self.deficiency if side == "deficiency" else self.injection
+
+    def why(self, side: Side) -> tuple[str, ...]:
+        return self.why_deficiency if side == "deficiency" else self.why_injection
 
 
 class Uncovered(BaseModel):
@@ -130,7 +134,8 @@ class KnowledgeBase(BaseModel):
             if missing:
                 raise ValueError(f"answer {intent!r} names unknown facts {sorted(missing)}")
         for name, symptom in self.symptoms.items():
-            missing = set(symptom.deficiency + symptom.injection + symptom.why) - self.facts.keys()
+            named = symptom.deficiency + symptom.injection + symptom.why_deficiency + symptom.why_injection
+            missing = set(named) - self.facts.keys()
             if missing:
                 raise ValueError(f"symptom {name!r} names unknown facts {sorted(missing)}")
         for target in self.what_about.values():

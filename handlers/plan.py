@@ -81,18 +81,19 @@ def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto
 
 
 def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
-    named = [kb.symptoms[s] for s in part.symptoms if s in kb.symptoms and not kb.symptoms[s].general]
+    told = [kb.symptoms[s] for s in part.symptoms if s in kb.symptoms]
+    named = [s for s in told if not s.general]
     side = side_of(part)
+    if part.ask == "why":
+        # "why do my legs ache after the jab": the reasons given for that symptom on that side.
+        reasons = [f for s in (named or told) for f in s.why(side or "deficiency")]
+        if reasons:
+            planned.facts = _unique(reasons + planned.facts)
+        return
     if not named:
         if side is not None:  # "do my legs ache from the shots": an ache that only the side makes specific
-            general = [f for s in part.symptoms if s in kb.symptoms for f in kb.symptoms[s].on(side)]
-            if general and part.ask != "why":
-                planned.facts = _unique(general + planned.facts)
-        return
-    if part.ask == "why" and side != "injection":
-        facts = [f for s in named for f in s.why]
-        if facts:
-            planned.facts = _unique(facts)
+            general = [f for s in told for f in s.on(side)]
+            planned.facts = _unique(general + planned.facts)
         return
     if side is None:
         # "could my tingling be B12?": low B12's facts where they speak of it, else the shots'.
