@@ -5,7 +5,7 @@ from __future__ import annotations
 from intents.frame import Part
 from intents.results import IntentMatch
 
-from .compose import finish, sentences
+from .compose import finish
 from .context import Conversation, Outcome
 from .knowledge_base import KnowledgeBase
 from .plan import MAX_PARTS, Sentence, compose, fit, has_side_variants, plan_part
@@ -56,7 +56,9 @@ def explain_why(understood: IntentMatch, conversation: Conversation, kb: Knowled
         return finish([kb.say.no_context], understood, conversation, kb, remember=False)
     if not conversation.why:
         return finish([kb.say.no_why], understood, conversation, kb, remember=False)
-    return finish(sentences(kb, conversation.why), understood, conversation, kb, facts=conversation.why)
+    chosen = fit([Sentence(kb.facts[f].spoken, rank=1, fact=f) for f in conversation.why[:MAX_MORE_PER_TURN]])
+    facts = tuple(s.fact for s in chosen if s.fact)
+    return finish([s.text for s in chosen], understood, conversation, kb, facts=facts)
 
 
 def what_about(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

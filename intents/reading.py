@@ -180,7 +180,7 @@ class FrameReader:
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
         telling = ask is None and not self.is_question(text)
-        if telling and (set(symptoms) - self._general or (symptoms and subjects)):
+        if telling and symptoms:
             ask = "cause"  # "my feet burn at night", said to a B12 skill: could it be B12?
         feature = next((name for name, p in self._features.items() if p.search(text)), None)
         return Part(

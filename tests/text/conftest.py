@@ -8,6 +8,7 @@ from skill.app import Skill, build_skill
 from skill.config import Settings
 
 REMINDER = Settings().skill.reminder
+REMINDER_SHORT = Settings().skill.reminder_short
 
 
 @pytest.fixture(scope="session")
