@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from .catalog import Catalog, Route
 from .frame import Part
 from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
-from .reading import FrameReader
+from .reading import CUT_MARK, FrameReader
 from .results import IntentMatch, NotRecognized, Understanding
 from .safety import DOSE, EMERGENCY, OUT_OF_SCOPE
 from .templates import expand
@@ -226,7 +226,7 @@ class Matcher:
 
     def _understand_part(self, part: Part, remainder: str, uncovered: bool) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
-        surface = [self._correct(t) for t in self._norm.surface(remainder)]
+        surface = [self._correct(t) for t in self._norm.surface(remainder) if t != CUT_MARK]
         score, phrase, slots = self._phrase(surface)
         if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None

@@ -17,6 +17,7 @@ from .negation import NegationScope
 from .normalize import PhraseMap, clean
 
 HEAD_WORDS = 3
+CUT_MARK = "xx"  # stands where denied or uncovered words were cut
 _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|mom|dad)\b")
 _CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
 _LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|but|uh|um|umm|er|erm|well|hey|like|right|hi|hello) )+")
@@ -49,7 +50,9 @@ class Reading:
 class FrameReader:
     def __init__(self, catalog: Catalog) -> None:
         spec, safety = catalog.frames, catalog.safety
-        self._b12 = PhraseMap({form: "b12" for form in catalog.lexicon.canonical.get("b12", ())})
+        # "vitamin b" alone stays itself here: "vitamin b six" is another vitamin, not B12 and a six.
+        forms = [f for f in catalog.lexicon.canonical.get("b12", ()) if clean(f) != "vitamin b"]
+        self._b12 = PhraseMap({form: "b12" for form in forms})
         self._subjects = _table(spec.subjects)
         self._asks = _table(spec.asks)
         self._symptoms = _table(spec.symptoms)
@@ -225,8 +228,9 @@ class FrameReader:
         return min(hits)[1] if hits else "me"
 
     def _cut(self, text: str, *spans: list[str]) -> str:
+        # A cut leaves a mark, so "too much [screen time]" is not read as "too much".
         for words in (w for group in spans for w in group):
-            text = re.sub(rf"\b{re.escape(words)}\w*", " ", text)
+            text = re.sub(rf"\b{re.escape(words)}\w*", f" {CUT_MARK} ", text)
         return " ".join(text.split())
 
     def is_general(self, symptom: str) -> bool:

@@ -27,10 +27,13 @@ def test_red_flags_are_caught(skill: Skill, text: str) -> None:
     assert isinstance(result, IntentMatch) and result.intent == "emergency", result
 
 
+REFUSALS = ("out_of_scope", "dose_question")
+
+
 @pytest.mark.parametrize("text", [c["text"] for c in CASES if c["intent"] in ("out_of_scope", "fallback")])
 def test_out_of_scope_questions_are_refused(skill: Skill, text: str) -> None:
     result = skill.matcher.understand(text)
-    assert not isinstance(result, IntentMatch) or result.intent == "out_of_scope", result
+    assert not isinstance(result, IntentMatch) or result.intent in REFUSALS, result
 
 
 @pytest.mark.parametrize(
@@ -77,7 +80,7 @@ def test_speech_to_text_noise_is_tolerated(skill: Skill, text: str, intent: str)
 )
 def test_near_misses_are_refused(skill: Skill, text: str) -> None:
     result = skill.matcher.understand(text)
-    assert isinstance(result, IntentMatch) and result.intent == "out_of_scope", result
+    assert isinstance(result, IntentMatch) and result.intent in REFUSALS, result
 
 
 # --- the safety rules can be heard: the speech recognizer's vocabulary covers them -------------------
@@ -97,12 +100,13 @@ def test_spoken_red_flag_examples_are_emergencies(skill: Skill, example: str) ->
 @pytest.mark.parametrize("example", load_catalog("en-us").safety.spoken_refusals)
 def test_spoken_refusal_examples_are_refused(skill: Skill, example: str) -> None:
     result = skill.matcher.understand(example)
-    assert isinstance(result, IntentMatch) and result.intent == "out_of_scope", result
+    assert isinstance(result, IntentMatch) and result.intent in REFUSALS, result
 
 
 def test_every_red_flag_rule_has_a_spoken_example(skill: Skill) -> None:
     examples = [clean(e) for e in skill.catalog.safety.spoken_examples]  # as the safety rules read text
-    unheard = [p for p in skill.catalog.safety.red_flags if not any(re.search(rf"\b(?:{p})", e) for e in examples)]
+    rules = skill.catalog.safety.all_red_flags
+    unheard = [p for p in rules if not any(re.search(rf"\b(?:{p})", e) for e in examples)]
     assert not unheard, f"red-flag rules with no spoken example: {unheard}"
 
 
@@ -112,6 +116,6 @@ def test_every_red_flag_word_is_in_the_speech_vocabulary(skill: Skill, tmp_path:
     )
     assert not model.missing_words, f"add pronunciations to intents/en-us/pronunciations.dict: {model.missing_words}"
     vocab = {w.replace("'", "") for w in model.words}
-    words = {w for p in skill.catalog.safety.red_flags for w in _rule_words(p)}
+    words = {w for p in skill.catalog.safety.all_red_flags for w in _rule_words(p)}
     unheard = sorted(w for w in words if not any(v.startswith(w) for v in vocab))
     assert not unheard, f"red-flag words the recognizer cannot output (add spoken examples): {unheard}"
