@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REMINDER
+from .conftest import REMINDER, REMINDER_SHORT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,8 @@ def test_ask_json_answers_yes_with_both_sides_facts_and_reminder() -> None:
     answer = json.loads(out.stdout)
     assert {"text", "intent", "confidence", "facts", "emergency", "session"} <= answer.keys()
     text = answer["text"].lower()
-    assert text.startswith("yes") and "too little" in text and "injections" in text
+    assert text.startswith("yes") and "low b12" in text and "injections" in text
+    assert answer["frame"]["parts"][0]["subject"] == "b12" and answer["frame"]["parts"][0]["ask"] == "cause"
     assert answer["intent"] == "can_b12_cause_aches" and answer["facts"] and answer["emergency"] is False
     assert answer["text"].endswith(REMINDER)
 
@@ -65,19 +66,23 @@ def test_jsonl_answers_every_line_and_reports_bad_lines() -> None:
     assert [r["line"] for r in results] == list(range(1, 11))
     kinds = [r["type"] for r in results]
     assert kinds == ["answer", "answer", "error", "error", "answer", "error", "answer", "answer", "error", "answer"]
-    assert results[1]["facts"] == ["compare.onset.injection"]  # the follow-up used the session
+    assert results[1]["facts"][0] == "compare.onset.injection"  # the follow-up used the session
     assert "not valid JSON" in results[2]["message"]
     assert "not valid UTF-8" in results[3]["message"]
     assert "102400 characters" in results[5]["message"]
     assert results[9]["intent"] == "what_is_b12"
-    assert all(r["text"].endswith(REMINDER) for r in results if r["type"] == "answer")
+    # In full on a session's first answer, short after it (lines 1 and 2 share session "k").
+    assert results[0]["text"].endswith(REMINDER) and results[1]["text"].endswith(REMINDER_SHORT)
+    assert all(r["text"].endswith(REMINDER) for r in results[2:] if r["type"] == "answer")
 
 
 def test_chat_keeps_the_conversation_and_ends_on_stop() -> None:
     out = run("chat", stdin=b"do b12 shots make you sore\nhow long does that last\nstop\nnever reached\n")
     assert out.returncode == 0
     text = out.stdout.decode()
-    assert "fade quickly" in text and "never reached" not in text and text.count(REMINDER) == 3
+    # The reminder in full on the first answer, short on the second, none on "Okay."
+    assert "fade quickly" in text and "never reached" not in text
+    assert text.count(REMINDER) == 1 and text.count(REMINDER_SHORT) == 1
 
 
 @pytest.mark.parametrize(
