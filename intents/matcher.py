@@ -194,7 +194,7 @@ class Matcher:
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        reading = self._reader.read(text, surface_text)
+        reading = self._reader.read(text, *([surface_text] if surface != heard else []))
         frame = reading.frame
         if frame.red_flags:
             flag = frame.red_flags[0]
@@ -227,10 +227,9 @@ class Matcher:
     def _understand_part(self, part: Part, remainder: str, uncovered: bool) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         surface = [self._correct(t) for t in self._norm.surface(remainder) if t != CUT_MARK]
-        score, phrase, slots = self._phrase(surface)
-        if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
-            return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
-        route = self._route(part, surface)
+        route = None
+        if not part.asks_uncovered and (not uncovered or self._grounded(part, remainder)):
+            route = self._route(part, surface)
         if route is not None:
             spotted = self._spot(route.intent, surface)
             if route.intent == "compare":
@@ -241,7 +240,10 @@ class Matcher:
                 if len(sides) == 1:
                     spotted["side"] = sides.pop()
             update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
-            return part.model_copy(update={**update, "confidence": round(max(score, ROUTE_CONFIDENCE), 3)}), None
+            return part.model_copy(update={**update, "confidence": ROUTE_CONFIDENCE}), None
+        score, phrase, slots = self._phrase(surface)
+        if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
+            return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
         if phrase is None or score < self.threshold:
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
         update = {"intent": phrase.intent, "slots": {**slots, **dict(phrase.fixed)}}

@@ -39,15 +39,19 @@ class PhraseMap:
             key = tuple(clean(phrase).split())
             if key:
                 self._map[key] = target
-        self._longest = max((len(k) for k in self._map), default=1)
+        # Phrase lengths by first word, longest first: most words start no phrase and cost one lookup.
+        lengths: dict[str, set[int]] = {}
+        for key in self._map:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {word: sorted(ns, reverse=True) for word, ns in lengths.items()}
 
     def apply(self, tokens: Sequence[str]) -> list[str]:
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            for n in range(min(self._longest, len(tokens) - i), 0, -1):
+            for n in self._lengths.get(tokens[i], ()):
                 key = tuple(tokens[i : i + n])
-                if key in self._map:
+                if len(key) == n and key in self._map:
                     target = self._map[key]
                     if target is not None:
                         out.append(target)

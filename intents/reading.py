@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .catalog import Catalog
 from .frame import Part, QuestionFrame, RedFlag
@@ -39,6 +40,11 @@ def _table(table: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
     return {name: _compile(patterns) for name, patterns in table.items()}
 
 
+def _named(table: Mapping[str, Iterable[str]]) -> re.Pattern[str]:
+    """One pattern for a whole table, each name a group: one pass over the text finds them all."""
+    return re.compile("|".join(f"(?P<{name}>{_compile(patterns).pattern})" for name, patterns in table.items()))
+
+
 @dataclass(frozen=True)
 class Reading:
     """The frame, and per part the words left for the phrase matcher (denied and uncovered words cut)."""
@@ -53,10 +59,12 @@ class FrameReader:
         # "vitamin b" alone stays itself here: "vitamin b six" is another vitamin, not B12 and a six.
         forms = [f for f in catalog.lexicon.canonical.get("b12", ()) if clean(f) != "vitamin b"]
         self._b12 = PhraseMap({form: "b12" for form in forms})
-        self._subjects = _table(spec.subjects)
+        self._subject_order = list(spec.subjects)
+        self._subjects = _named(spec.subjects)
         self._asks = _table(spec.asks)
-        self._symptoms = _table(spec.symptoms)
-        self._who = _table(spec.who)
+        self._ask_of = lru_cache(maxsize=4096)(self._first_ask)
+        self._symptoms = _named(spec.symptoms)
+        self._who = _named(spec.who)
         self._severity = _table(spec.severity)
         self._features = _table(spec.features)
         self._split = _compile(spec.parts.splits)
@@ -68,6 +76,7 @@ class FrameReader:
         }
         self._pairs = [(_compile([a], shortest=True), _compile([b], shortest=True)) for a, b in safety.paired_flags]
         self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
+        self._any_topic = _named({name: topic.patterns for name, topic in safety.topics.items()})
         self._asked_topics = frozenset(name for name, topic in safety.topics.items() if topic.asked)
         self._general = frozenset(spec.general_symptoms)
 
@@ -85,9 +94,11 @@ class FrameReader:
         """`alternatives`: other readings of the same words (a corrected transcript) checked for red flags."""
         whole = self.prepare(text)
         flags, denied_flags = self._red_flags(whole)
-        for other in alternatives:
+        for other in (self.prepare(a) for a in alternatives):
+            if other == whole:
+                continue
             # A corrected reading may hear a red flag the words as typed missed, but not one they deny.
-            more, _ = self._red_flags(self.prepare(other))
+            more, _ = self._red_flags(other)
             flags += [f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)]
         uncovered, cut = self._uncovered(whole)
         parts, remainders = [], []
@@ -140,13 +151,9 @@ class FrameReader:
         return self._affirmed_match(pattern, text) is not None
 
     def _uncovered(self, text: str) -> tuple[list[str], list[str]]:
-        names, spans = [], []
-        for name, pattern in self._topics.items():
-            hits = [m.group(0) for m in pattern.finditer(text) if not self._negation.negated(text, m.start(), m.end())]
-            if hits:
-                names.append(name)
-                spans += hits
-        return names, spans
+        hits = [m for m in self._any_topic.finditer(text) if not self._negation.negated(text, m.start(), m.end())]
+        names = [n for n in self._topics if any(m.lastgroup == n for m in hits)]  # in the table's order
+        return names, [m.group(0) for m in hits]
 
     # --- parts ----------------------------------------------------------------------------------
 
@@ -177,7 +184,7 @@ class FrameReader:
 
     def _part(self, piece: str, text: str) -> Part:
         """A part read from what is left once denied and uncovered words are cut from it."""
-        subjects = self._found(self._subjects, text)
+        subjects = sorted(self._found(self._subjects, text), key=self._subject_order.index)
         if not subjects and re.search(r"\bb12\b", text):
             subjects = ["b12"]
         symptoms = self._found(self._symptoms, text)
@@ -207,25 +214,17 @@ class FrameReader:
     def _asks_something(self, clause: str) -> bool:
         return self._ask_of(clause) is not None or self.is_question(clause)
 
-    def _ask_of(self, text: str) -> str | None:
+    def _first_ask(self, text: str) -> str | None:
         return next((name for name, pattern in self._asks.items() if pattern.search(text)), None)
 
-    def _found(self, table: dict[str, re.Pattern[str]], text: str) -> list[str]:
-        """Names whose patterns occur (not negated), subjects in table order, symptoms as said."""
-        hits: list[tuple[int, str]] = []
-        for name, pattern in table.items():
-            for m in pattern.finditer(text):
-                if not self._negation.negated(text, m.start(), m.end()):
-                    hits.append((m.start(), name))
-                    break
-        if table is self._subjects:
-            order = list(table)
-            return sorted({n for _, n in hits}, key=order.index)
-        return [n for _, n in sorted(hits)]
+    def _found(self, table: re.Pattern[str], text: str) -> list[str]:
+        """Names whose patterns occur and are not denied, in the order they are said."""
+        names = (m.lastgroup for m in table.finditer(text) if not self._negation.negated(text, m.start(), m.end()))
+        return list(dict.fromkeys(n for n in names if n))
 
     def _who_of(self, text: str) -> str:
-        hits = [(m.start(), name) for name, p in self._who.items() for m in [p.search(text)] if m]
-        return min(hits)[1] if hits else "me"
+        found = self._who.search(text)
+        return found.lastgroup if found and found.lastgroup else "me"
 
     def _cut(self, text: str, *spans: list[str]) -> str:
         # A cut leaves a mark, so "too much [screen time]" is not read as "too much".
