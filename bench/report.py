@@ -32,6 +32,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PY = ".venv/bin/python"
 SNRS = [24, 21, 18, 15, 12, 9, 6]
+# Sets scored by what the answer says (bench/answer_accuracy.py), and their first measurement on the code
+# before the question-frame work (commit b4d6eda), with the same scorer.
+ANSWER_SETS = {
+    "held-out set 5": ROOT / "tests" / "heldout" / "answers-5.toml",
+    "development set 6": ROOT / "tests" / "dev" / "answers-6.toml",
+}
+ANSWER_BASELINE = {
+    "held-out set 5": {"right": [121, 244], "red_flags_escalated": [27, 47], "false_alarms_negated": [14, 27],
+                       "declined_out_of_scope": [22, 39], "body_words_mean": 31.6, "body_words_max": 73},
+    "development set 6": {"right": [81, 182], "red_flags_escalated": [23, 35], "false_alarms_negated": [9, 20],
+                          "declined_out_of_scope": [19, 29], "body_words_mean": 30.1, "body_words_max": 73},
+}
 RHINO_REFERENCE = 97.6  # Picovoice's published speech-to-intent average over 6-24 dB, coffee-ordering task
 VOSK_MODEL_NOTE = (
     "vosk 0.3.45 is installed but no English vosk model is on this machine (none can be installed "
@@ -110,7 +122,7 @@ def text_accuracy(quick: bool) -> Result:
     rounds = 1 if quick else 3
     skill = build_skill(Settings())
     catalog = skill.catalog
-    no_rules = SafetySpec(red_flags=("(?!)",), out_of_scope=("(?!)",), spoken_examples=())
+    no_rules = SafetySpec(red_flags=("(?!)",), spoken_examples=())
     unsafe = Matcher(catalog.model_copy(update={"safety": no_rules}), threshold=skill.settings.matcher.threshold)
     systems: dict[str, tuple[Callable[[str], tuple[str | None, dict[str, str]]], float]] = {}
     start = time.perf_counter()
@@ -142,7 +154,9 @@ def text_accuracy(quick: bool) -> Result:
     with contextlib.redirect_stdout(io.StringIO()):
         strict = evaluate(HELDOUT)
     samples = asyncio.run(_time(skill.pipeline, texts, rounds))
+    answers = {name: answer_summary(path) for name, path in ANSWER_SETS.items()}
     return {
+        "answers": answers,
         "command": f"{PY} -m bench{' --quick' if quick else ''}  (standalone: {PY} -m bench.text_accuracy)",
         "cases": len(cases),
         "rows": rows,
@@ -151,6 +165,13 @@ def text_accuracy(quick: bool) -> Result:
         "pipeline_p50_ms": round(1e3 * statistics.median(samples), 3),
         "pipeline_p99_ms": round(1e3 * sorted(samples)[int(0.99 * (len(samples) - 1))], 3),
     }
+
+
+def answer_summary(path: Path) -> dict[str, Any]:
+    from bench.answer_accuracy import evaluate as evaluate_answers
+
+    _, summary = evaluate_answers(path)
+    return summary
 
 
 # --- spoken accuracy against noise ---------------------------------------------------------------------------
@@ -625,6 +646,16 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
 def _headline(s: Result) -> list[str]:
     out = ["## Headline figures", ""]
     t = s.get("text")
+    if _ok(t) and t.get("answers"):
+        for name, now in t["answers"].items():
+            before = ANSWER_BASELINE.get(name, {}).get("right")
+            was = f" (before the question-frame work: {_pct(*before)})" if before else ""
+            red, calm = now["red_flags_escalated"], now["false_alarms_negated"]
+            out.append(
+                f"- Answers to questions as people ask them, {name}: **{_pct(now['right'], now['cases'])}** answered "
+                f"right{was}; red flags escalated {red[0]}/{red[1]}; false alarms on negated mentions {calm[0]}/{calm[1]}; "
+                f"{now['body_words_mean']} spoken words on average before the reminder, {now['body_words_max']} at most."
+            )
     if _ok(t):
         ours, hassil, fuzzy = t["rows"][0], t["rows"][2], t["rows"][3]
         emerg = ours["categories"]["emergency"]
@@ -706,10 +737,65 @@ def _headline(s: Result) -> list[str]:
     return out + [""]
 
 
+def _answers_md(t: Result) -> list[str]:
+    sets = t.get("answers", {})
+    if not sets:
+        return []
+    out = [
+        "### Answers to questions as people ask them",
+        "",
+        f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-5.toml` (and `tests/dev/answers-6.toml`).",
+        "",
+        "Both sets were written by separate sessions that saw only the source document and public Q&A and forum "
+        "pages, never `intents/` or the replies: red flags said in many ways, negated or harmless mentions of "
+        "red-flag words, multi-part and story questions, near-miss questions the facts do not cover, small talk. "
+        "An answer is right when it carries every concept its question needs (groups of alternative words, "
+        "checked on the answer without the reminder), says nothing on the question's must-not list, raises the "
+        "alarm exactly when a red flag is named, and plainly declines what it must. Set 6's misses were read and "
+        "used to write the frame rules, so it is a development set; set 5 was measured only, before and after.",
+        "",
+        "| | " + " | ".join(f"{name}: before (b4d6eda) | {name}: now" for name in sets) + " |",
+        "|---" * (2 * len(sets) + 1) + "|",
+    ]
+
+    def cell(summary: dict[str, Any], key: str) -> str:
+        k, n = summary[key]
+        return f"{k}/{n} ({_pct(k, n)})"
+
+    rows = [
+        ("answered right", "right"),
+        ("red flags escalated", "red_flags_escalated"),
+        ("false alarms on negated or harmless mentions", "false_alarms_negated"),
+        ("out of scope declined", "declined_out_of_scope"),
+    ]
+    for label, key in rows:
+        cells = []
+        for name, now in sets.items():
+            before = ANSWER_BASELINE.get(name, {})
+            now_pair = [now["right"], now["cases"]] if key == "right" else now[key]
+            cells += [cell(before, key) if key in before else "-", cell({key: now_pair}, key)]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    words = []
+    for name, now in sets.items():
+        before = ANSWER_BASELINE.get(name, {})
+        words += [f"{before.get('body_words_mean', '-')} / {before.get('body_words_max', '-')}",
+                  f"{now['body_words_mean']} / {now['body_words_max']}"]
+    out.append("| spoken words before the reminder, mean / max | " + " | ".join(words) + " |")
+    out.append("")
+    kinds = sorted({k for now in sets.values() for k in now["by_kind"]})
+    out.append("By kind (now): " + "; ".join(
+        f"{name}: " + ", ".join(f"{k} {now['by_kind'][k][0]}/{now['by_kind'][k][1]}" for k in kinds if k in now["by_kind"])
+        for name, now in sets.items()
+    ) + ".")
+    return out + [""]
+
+
 def _text_md(t: Result | None, figures: dict[str, str]) -> list[str]:
     out = ["## 1. Understanding accuracy on text", ""]
     if not _ok(t):
         return out + _failed(t)
+    out += _answers_md(t)
+    out += ["### Intents on the earlier held-out set (set 4)", ""]
     out += [
         f"Command: `{t['command']}`"
         + (f"; figure: `{figures['text_accuracy']}`" if "text_accuracy" in figures else ""),

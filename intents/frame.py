@@ -40,7 +40,7 @@ class Part(BaseModel):
 
     text: str
     subject: Subject | None = None
-    subjects: tuple[Subject, ...] = ()
+    subjects: tuple[Subject, ...] = ()  # named in this part (the subject may be carried from the part before)
     ask: Ask | None = None
     feature: str | None = None  # what a comparison is about: cause, pain_type, onset, severity...
     symptoms: tuple[str, ...] = ()

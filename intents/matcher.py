@@ -255,7 +255,7 @@ class Matcher:
         It is if it names B12 or a side of it, asks about a B12 test, or only tells of symptoms that
         B12 facts describe ("i take metformin and my feet burn"); "does magnesium help cramps" is not.
         """
-        if B12_WORD.search(remainder) or part.subject in ("injection", "deficiency", "too_much", "absorption"):
+        if B12_WORD.search(remainder) or {"injection", "deficiency", "too_much", "absorption"} & set(part.subjects):
             return True
         if part.ask == "diagnose":
             return True

@@ -109,7 +109,7 @@ class FrameReader:
             part = self._part(piece, remainder).model_copy(update={"uncovered": named, "asks_uncovered": asks})
             if part.subject is None and parts and parts[-1].subject is not None:
                 # "...and how long does it last": the earlier part's subject still holds.
-                part = part.model_copy(update={"subject": parts[-1].subject, "subjects": parts[-1].subjects})
+                part = part.model_copy(update={"subject": parts[-1].subject})
             parts.append(part)
             remainders.append(remainder)
         frame = QuestionFrame(
