@@ -107,7 +107,8 @@ def evaluate(path: Path = HELDOUT, show_errors: bool = False) -> dict[str, tuple
         total[cat] += 1
         right[cat] += ok
         if not ok:
-            errors[cat].append(f"{case['text']!r}: want {want} {case.get('slots', {})}, got {got} {slots} {reply.facts}")
+            want_slots = case.get("slots", {})
+            errors[cat].append(f"{case['text']!r}: want {want} {want_slots}, got {got} {slots} {reply.facts}")
     for cat in sorted(total):
         print(f"{cat:14s} {right[cat]:4d}/{total[cat]:<4d} {100 * right[cat] / total[cat]:5.1f}%")
         if show_errors:

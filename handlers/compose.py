@@ -30,7 +30,10 @@ def finish(
     """The reply, the reminder last on a health answer (in full the first time), and the next state."""
     body = " ".join(parts)
     text = body
-    update: dict[str, object] = {"turns": conversation.turns + 1, "said": tuple(dict.fromkeys(conversation.said + facts))}
+    update: dict[str, object] = {
+        "turns": conversation.turns + 1,
+        "said": tuple(dict.fromkeys(conversation.said + facts)),
+    }
     if health:
         text = f"{body} {kb.reminder_short if conversation.reminded else kb.reminder}"
         update["reminded"] = True

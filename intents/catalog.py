@@ -76,7 +76,9 @@ class SafetySpec(BaseModel):
 
     @property
     def all_red_flags(self) -> tuple[str, ...]:
-        return self.red_flags + self.poison_flags + self.pet_flags + tuple(p for pair in self.paired_flags for p in pair)
+        return (
+            self.red_flags + self.poison_flags + self.pet_flags + tuple(p for pair in self.paired_flags for p in pair)
+        )
 
 
 class Negation(BaseModel):

@@ -210,7 +210,11 @@ class Matcher:
         if answered:
             first = answered[0]
             return IntentMatch(
-                intent=first.intent or "", slots=first.slots, confidence=first.confidence, text=surface_text, frame=frame
+                intent=first.intent or "",
+                slots=first.slots,
+                confidence=first.confidence,
+                text=surface_text,
+                frame=frame,
             )
         if frame.uncovered:
             intent = DOSE if frame.uncovered[0] == "dose" else OUT_OF_SCOPE

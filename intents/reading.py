@@ -23,7 +23,14 @@ _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|
 _CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
 _LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|but|uh|um|umm|er|erm|well|hey|like|right|hi|hello) )+")
 # Contractions the cleaning leaves as one word, spelled out so one pattern serves both.
-_SPELLED = {"whats": "what is", "thats": "that is", "hows": "how is", "whos": "who is", "wheres": "where is", "theres": "there is"}
+_SPELLED = {
+    "whats": "what is",
+    "thats": "that is",
+    "hows": "how is",
+    "whos": "who is",
+    "wheres": "where is",
+    "theres": "there is",
+}
 _QUESTION_START = re.compile(
     r"^(?:is|are|am|can|could|do|does|did|will|would|should|shall|what|whats|why|how|when|which|who|where|has|have)\b"
 )
@@ -101,7 +108,8 @@ class FrameReader:
             more, _ = self._red_flags(other)
             flags += [f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)]
         uncovered, cut = self._uncovered(whole)
-        parts, remainders = [], []
+        parts: list[Part] = []
+        remainders: list[str] = []
         for piece in self._pieces(text):
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
@@ -112,13 +120,16 @@ class FrameReader:
                 part = part.model_copy(update={"subject": parts[-1].subject})
             parts.append(part)
             remainders.append(remainder)
-        frame = QuestionFrame(
-            parts=tuple(parts),
-            who=self._who_of(whole),
-            severity=tuple(name for name, p in self._severity.items() if self._affirmed(p, whole)),
-            red_flags=tuple(flags),
-            negated=tuple(denied_flags),
-            uncovered=tuple(uncovered),
+        # Validated: the names come from frames.toml.
+        frame = QuestionFrame.model_validate(
+            {
+                "parts": parts,
+                "who": self._who_of(whole),
+                "severity": [name for name, p in self._severity.items() if self._affirmed(p, whole)],
+                "red_flags": flags,
+                "negated": denied_flags,
+                "uncovered": uncovered,
+            }
         )
         return Reading(frame, tuple(remainders))
 

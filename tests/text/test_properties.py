@@ -8,8 +8,8 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill.app import Skill
 from handlers.plan import WORD_BUDGET
+from skill.app import Skill
 from skill.events import Answer
 
 from .conftest import REMINDER
