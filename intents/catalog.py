@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -13,6 +14,7 @@ from .templates import expand
 
 DATA_DIR = Path(__file__).parent
 INTENT_FILES = ("knowledge.toml", "conversation.toml")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Topic(BaseModel):
@@ -205,21 +207,35 @@ class Catalog(BaseModel):
 
 def load_catalog(locale: str = "en-us", root: Path = DATA_DIR) -> Catalog:
     folder = root / locale
+    intents: list[dict[str, object]] = []
+    for name in INTENT_FILES:
+        data = read_toml(folder / name)
+        family = name.removesuffix(".toml")
+        intents += [{"family": family, **entry} for entry in data.get("intent", [])]
+    lexicon = _read(Lexicon, folder / "lexicon.toml")
+    safety = _read(SafetySpec, folder / "safety.toml")
+    frames = _read(FrameSpec, folder / "frames.toml")
     try:
-        intents: list[dict[str, object]] = []
-        for name in INTENT_FILES:
-            data = read_toml(folder / name)
-            family = name.removesuffix(".toml")
-            intents += [{"family": family, **entry} for entry in data.get("intent", [])]
         return Catalog(
             locale=locale,
             intents=tuple(IntentSpec.model_validate(i) for i in intents),
             slots=read_toml(folder / "slots.toml"),
-            lexicon=Lexicon.model_validate(read_toml(folder / "lexicon.toml")),
-            safety=SafetySpec.model_validate(read_toml(folder / "safety.toml")),
-            frames=FrameSpec.model_validate(read_toml(folder / "frames.toml")),
+            lexicon=lexicon,
+            safety=safety,
+            frames=frames,
         )
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"intent data in {folder}: {where}: {err['msg']}") from exc
+        raise ConfigError(_message(folder, exc)) from exc
+
+
+def _read(model: type[M], path: Path) -> M:
+    try:
+        return model.model_validate(read_toml(path))
+    except ValidationError as exc:
+        raise ConfigError(_message(path, exc)) from exc
+
+
+def _message(where: Path, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    return f"intent data in {where}: {key}: {err['msg']}"

@@ -49,7 +49,8 @@ def _table(table: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
 
 def _named(table: Mapping[str, Iterable[str]]) -> re.Pattern[str]:
     """One pattern for a whole table, each name a group: one pass over the text finds them all."""
-    return re.compile("|".join(f"(?P<{name}>{_compile(patterns).pattern})" for name, patterns in table.items()))
+    groups = [f"(?P<{name}>{_compile(patterns).pattern})" for name, patterns in table.items() if patterns]
+    return re.compile("|".join(groups) or "(?!)")  # an empty table matches nothing
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ class FrameReader:
 
     def _cut(self, text: str, *spans: list[str]) -> str:
         # A cut leaves a mark, so "too much [screen time]" is not read as "too much".
-        for words in (w for group in spans for w in group):
+        for words in (w for group in spans for w in group if w):
             text = re.sub(rf"\b{re.escape(words)}\w*", f" {CUT_MARK} ", text)
         return " ".join(text.split())
 

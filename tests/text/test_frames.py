@@ -1,0 +1,152 @@
+"""Reading questions into frames: negation, severity, parts, uncovered topics, and the data behind them."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+import uuid
+from pathlib import Path
+
+import pytest
+
+from intents import IntentMatch, load_catalog
+from intents.catalog import DATA_DIR, Catalog, SafetySpec
+from intents.matcher import Matcher
+from skill.app import Skill
+from skill.errors import ConfigError
+from skill.events import Answer
+
+GOLDEN = tomllib.loads((Path(__file__).parents[1] / "golden" / "en-us.toml").read_text(encoding="utf-8"))
+
+
+def _understand(skill: Skill, text: str) -> IntentMatch:
+    result = skill.matcher.understand(text)
+    assert isinstance(result, IntentMatch), result
+    return result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i don't have chest pain but my legs ache",
+        "no trouble breathing, no swelling, just sore after my b12 shot",
+        "my doctor ruled out a stroke, could low b12 cause my pins and needles",
+        "had a chest pain scare years ago that turned out to be nothing, why do my joints ache",
+        "my chest doesn't hurt, it's my whole body that aches since the shot",
+        "i'm not suicidal or anything, can low b12 affect your mood",
+        "i always go a bit faint at the sight of needles, is dizziness after a jab a side effect",
+        "does b12 deficiency pain come on all of a sudden or slowly",
+    ],
+)
+def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
+    result = skill.matcher.understand(text)
+    assert not (isinstance(result, IntentMatch) and result.intent == "emergency"), result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no chest pain but my throat is closing up",  # one denied, one not: the one not denied wins
+        "i'm not sure if i'm having a stroke, my face feels droopy",
+        "i don't know if it's a heart attack",
+        "he's not breathing",
+        "i don't want to be alive anymore",
+    ],
+)
+def test_a_red_flag_that_is_not_denied_still_wins(skill: Skill, text: str) -> None:
+    assert _understand(skill, text).intent == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("my toddler swallowed a bunch of my b12 gummies", "poison"),
+        ("my 4 year old got into my vitamin tablets", "poison"),
+        ("the dog just ate a tub of my gummies", "pet"),
+        ("my calf is hot and swollen since the injections", "emergency"),
+    ],
+)
+def test_red_flag_kinds(skill: Skill, text: str, kind: str) -> None:
+    assert _understand(skill, text).slots["kind"] == kind
+
+
+def test_a_racing_heart_is_an_emergency_with_weakness_not_alone(skill: Skill) -> None:
+    assert _understand(skill, "my heart is racing and i'm so weak after my jab").intent == "emergency"
+    assert _understand(skill, "can b12 shots make my heart race").intent != "emergency"
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in GOLDEN["case"] if c["intent"] in ("injection_aches", "injection_reasons", "compare")][:20],
+    ids=lambda c: c["text"][:50],
+)
+async def test_worsening_symptoms_are_never_reassured(skill: Skill, case: dict[str, str]) -> None:
+    answer = await asyncio.wait_for(skill.ask(case["text"] + " and it's getting worse", uuid.uuid4().hex), 2)
+    assert isinstance(answer, Answer) and answer.frame is not None
+    assert "worsening" in answer.frame.severity
+    reassuring = [f for f in answer.facts if skill.knowledge.facts[f].reassuring]
+    assert not reassuring and "temporary" not in answer.text.lower(), answer.text
+
+
+def test_two_questions_are_two_parts_and_the_second_keeps_the_subject(skill: Skill) -> None:
+    frame = _understand(skill, "why do b12 shots make you ache and how long does it last").frame
+    assert [(p.subject, p.ask, p.intent) for p in frame.parts] == [
+        ("injection", "why", "injection_reasons"),
+        ("injection", "how_long", "compare"),
+    ]
+    assert frame.parts[1].slots == {"feature": "onset", "side": "injection"}
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("does magnesium help with muscle cramps", False),  # the topic is what is asked
+        ("is ibuprofen ok with b12 shots", False),
+        ("i take metformin and my feet burn at night", True),  # the topic is context
+        ("i'm vegan and my hands keep tingling, is that b12", True),
+    ],
+)
+def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text: str, answered: bool) -> None:
+    result = _understand(skill, text)
+    assert result.frame.uncovered
+    assert (result.intent not in ("out_of_scope", "dose_question")) == answered, result
+
+
+def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
+    frame = _understand(skill, "my mum's legs ache really bad and keep cramping, is it her b12").frame
+    assert frame.who == "older" and set(frame.severity) == {"severe", "persistent"}
+    assert {"leg_pain", "cramps"} <= set(frame.symptoms)
+
+
+def test_without_safety_rules_nothing_is_flagged_or_cut(skill: Skill) -> None:
+    # An empty table must match nothing (an empty pattern matches everywhere and once hung the benchmark).
+    bare = Matcher(skill.catalog.model_copy(update={"safety": SafetySpec(red_flags=("(?!)",))}))
+    result = bare.understand("i have chest pain and can b12 make me ache")
+    assert isinstance(result, IntentMatch) and result.intent != "emergency" and not result.frame.uncovered
+
+
+def test_routes_must_name_known_intents_and_asks() -> None:
+    catalog = load_catalog()
+    frames = catalog.frames
+    broken = frames.model_copy(update={"routes": (*frames.routes, frames.routes[0].model_copy(update={"intent": "nope"}))})
+    with pytest.raises(ValueError, match="unknown intent 'nope'"):
+        Catalog.model_validate({**catalog.model_dump(), "frames": broken.model_dump()})
+
+
+def test_every_uncovered_topic_has_reply_wording(skill: Skill) -> None:
+    assert set(skill.catalog.safety.topics) == set(skill.knowledge.uncovered)
+
+
+def test_general_symptoms_agree_between_reading_and_replies(skill: Skill) -> None:
+    general = {name for name, s in skill.knowledge.symptoms.items() if s.general}
+    assert general == set(skill.catalog.frames.general_symptoms)
+    assert set(skill.knowledge.symptoms) == set(skill.catalog.frames.symptoms)
+
+
+def test_bad_frame_data_is_one_clear_error(tmp_path: Path) -> None:
+    locale = tmp_path / "en-us"
+    locale.mkdir()
+    for name in ("knowledge.toml", "conversation.toml", "slots.toml", "lexicon.toml", "safety.toml"):
+        (locale / name).write_bytes((DATA_DIR / "en-us" / name).read_bytes())
+    (locale / "frames.toml").write_text("[subjects]\n")
+    with pytest.raises(ConfigError, match="frames"):
+        load_catalog("en-us", root=tmp_path)
