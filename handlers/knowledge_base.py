@@ -97,6 +97,7 @@ class Say(BaseModel):
     dose: str
     thanks: str
     about_me: str
+    cant_diagnose: str
     fallback: str
     help: str
     greeting: str

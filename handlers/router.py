@@ -17,6 +17,7 @@ SPECIAL: dict[str, Handler] = {
     "emergency": safety.emergency,
     "out_of_scope": safety.out_of_scope,
     "dose_question": safety.dose,
+    "diagnose_me": safety.diagnose_me,
     "help": conv.help_,
     "greeting": conv.greeting,
     "thanks": conv.thanks,

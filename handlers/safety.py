@@ -27,6 +27,12 @@ def dose(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> O
     return finish([kb.say.dose], match, conversation, kb, last_intent=match.intent, more=(), why=())
 
 
+def diagnose_me(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    """"Have I got low B12?": no diagnosis, and how one is made."""
+    facts = ("doctor.blood_test",)
+    return finish([kb.say.cant_diagnose, kb.facts["doctor.blood_test"].spoken], match, conversation, kb, facts=facts)
+
+
 def not_recognized(understood: NotRecognized, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     # Keep the conversation as it was: a misheard turn must not wipe "tell me more".
     return finish([kb.say.fallback], understood, conversation, kb, remember=False)

@@ -91,6 +91,8 @@ class Negation(BaseModel):
     post_triggers: tuple[str, ...] = ()
     pseudo: tuple[str, ...] = ()
     terminators: tuple[str, ...] = ()
+    hypothetical: tuple[str, ...] = ()  # "can b12 cause a ...": asks about a condition, does not report one
+    conditions: tuple[str, ...] = ()  # the conditions such a question can name
 
 
 class PartSpec(BaseModel):

@@ -34,7 +34,8 @@ BETA2 = 2.0  # beta squared, chosen on tests/dev: questions may carry extra word
 COMMAND_BETA2 = 0.1  # commands ("stop", "why") must be said almost alone
 FUZZY_MIN_LEN = 4
 B12_WORD = re.compile(r"\bb12\b")
-ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
+ROUTE_CONFIDENCE = 0.75
+UNKNOWN_EFFECT = "other_effects"  # a topic of safety.toml with no patterns: found by the matcher  # a part whose ask and subject fit a route is understood at least this well
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ class Matcher:
             for p, r in zip(frame.parts, reading.remainders, strict=True)
         ]
         parts = tuple(p for p, _ in understood)
-        frame = frame.model_copy(update={"parts": parts})
+        uncovered = tuple(dict.fromkeys((*frame.uncovered, *(t for p in parts for t in p.uncovered))))
+        frame = frame.model_copy(update={"parts": parts, "uncovered": uncovered})
         answered = [p for p in parts if p.intent is not None]
         if answered:
             first = answered[0]
@@ -231,6 +233,10 @@ class Matcher:
     def _understand_part(self, part: Part, remainder: str, uncovered: bool) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         surface = [self._correct(t) for t in self._norm.surface(remainder) if t != CUT_MARK]
+        if part.ask == "cause" and not part.symptoms and self._names_the_unknown(surface):
+            # "can b12 jabs give you spots": asks about an effect the facts never mention.
+            unknown = {"uncovered": (*part.uncovered, UNKNOWN_EFFECT), "asks_uncovered": True}
+            return part.model_copy(update=unknown), None
         route = None
         if not part.asks_uncovered and (not uncovered or self._grounded(part, remainder)):
             route = self._route(part, surface)
@@ -265,6 +271,9 @@ class Matcher:
             return True
         telling = not self._reader.is_question(remainder)
         return telling and any(not self._reader.is_general(s) for s in part.symptoms)
+
+    def _names_the_unknown(self, surface: list[str]) -> bool:
+        return any(t not in self._surface_set and t not in self._function and len(t) >= FUZZY_MIN_LEN for t in surface)
 
     def _spot(self, intent: str, surface: list[str]) -> dict[str, str]:
         return self._spotters[self._slot_keys[intent]].spot(surface)[1] if surface else {}

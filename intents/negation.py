@@ -25,17 +25,17 @@ class NegationScope:
         self._post = _alternation(spec.post_triggers) if spec.post_triggers else None
         self._pseudo = _alternation(spec.pseudo) if spec.pseudo else None
         self._stop = _alternation(spec.terminators) if spec.terminators else None
+        self._if = _alternation(spec.hypothetical) if spec.hypothetical else None
+        self._condition = re.compile("(?:" + "|".join(spec.conditions) + r")$") if spec.conditions else None
 
     def negated(self, text: str, start: int, end: int) -> bool:
         """Whether text[start:end], a mention found in cleaned text, is denied by the words around it."""
-        before = text[:start].split()[-self._scope :]
-        window = " ".join(before)
-        if self._stop is not None:
-            cut = [m.end() for m in self._stop.finditer(window)]
-            if cut:
-                window = window[cut[-1] :]
+        window = self._window(text, start)
         if self._has_trigger(window):
             return True
+        if self._if is not None and self._condition is not None and self._condition.match(text[start:end]):
+            if self._if.search(window):  # "can low b12 cause a stroke"
+                return True
         inner = text[start:end].split(maxsplit=1)
         if len(inner) == 2 and self._has_trigger(inner[1]):
             return True
@@ -46,6 +46,15 @@ class NegationScope:
             if self._post.search(after):
                 return True
         return False
+
+    def _window(self, text: str, start: int) -> str:
+        """The words before a mention, back to the nearest terminator, at most `scope_words` of them."""
+        window = " ".join(text[:start].split()[-self._scope :])
+        if self._stop is not None:
+            cut = [m.end() for m in self._stop.finditer(window)]
+            if cut:
+                window = window[cut[-1] :]
+        return window
 
     def _has_trigger(self, window: str) -> bool:
         if self._pseudo is not None:

@@ -201,6 +201,8 @@ class FrameReader:
             subjects = ["b12"]
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
+        if ask == "cause" and not subjects and not symptoms:
+            ask = None  # "where does your info come from": a cause of nothing the facts speak of
         telling = ask is None and not self.is_question(text)
         if telling and symptoms:
             ask = "cause"  # "my feet burn at night", said to a B12 skill: could it be B12?
