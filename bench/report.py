@@ -39,10 +39,22 @@ ANSWER_SETS = {
     "development set 6": ROOT / "tests" / "dev" / "answers-6.toml",
 }
 ANSWER_BASELINE = {
-    "held-out set 5": {"right": [121, 244], "red_flags_escalated": [27, 47], "false_alarms_negated": [14, 27],
-                       "declined_out_of_scope": [22, 39], "body_words_mean": 31.6, "body_words_max": 73},
-    "development set 6": {"right": [81, 182], "red_flags_escalated": [23, 35], "false_alarms_negated": [9, 20],
-                          "declined_out_of_scope": [19, 29], "body_words_mean": 30.1, "body_words_max": 73},
+    "held-out set 5": {
+        "right": [121, 244],
+        "red_flags_escalated": [27, 47],
+        "false_alarms_negated": [14, 27],
+        "declined_out_of_scope": [22, 39],
+        "body_words_mean": 31.6,
+        "body_words_max": 73,
+    },
+    "development set 6": {
+        "right": [81, 182],
+        "red_flags_escalated": [23, 35],
+        "false_alarms_negated": [9, 20],
+        "declined_out_of_scope": [19, 29],
+        "body_words_mean": 30.1,
+        "body_words_max": 73,
+    },
 }
 RHINO_REFERENCE = 97.6  # Picovoice's published speech-to-intent average over 6-24 dB, coffee-ordering task
 VOSK_MODEL_NOTE = (
@@ -778,15 +790,22 @@ def _answers_md(t: Result) -> list[str]:
     words = []
     for name, now in sets.items():
         before = ANSWER_BASELINE.get(name, {})
-        words += [f"{before.get('body_words_mean', '-')} / {before.get('body_words_max', '-')}",
-                  f"{now['body_words_mean']} / {now['body_words_max']}"]
+        words += [
+            f"{before.get('body_words_mean', '-')} / {before.get('body_words_max', '-')}",
+            f"{now['body_words_mean']} / {now['body_words_max']}",
+        ]
     out.append("| spoken words before the reminder, mean / max | " + " | ".join(words) + " |")
     out.append("")
     kinds = sorted({k for now in sets.values() for k in now["by_kind"]})
-    out.append("By kind (now): " + "; ".join(
-        f"{name}: " + ", ".join(f"{k} {now['by_kind'][k][0]}/{now['by_kind'][k][1]}" for k in kinds if k in now["by_kind"])
-        for name, now in sets.items()
-    ) + ".")
+    out.append(
+        "By kind (now): "
+        + "; ".join(
+            f"{name}: "
+            + ", ".join(f"{k} {now['by_kind'][k][0]}/{now['by_kind'][k][1]}" for k in kinds if k in now["by_kind"])
+            for name, now in sets.items()
+        )
+        + "."
+    )
     return out + [""]
 
 
@@ -892,9 +911,7 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in sp["rows"]:
-        out.append(
-            _condition_cells(r) + f" {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |"
-        )
+        out.append(_condition_cells(r) + f" {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |")
     out.append("")
     for voice in ("espeak", "piper"):
         c, a = _speech_summary(sp["rows"], voice)

@@ -28,7 +28,7 @@ def dose(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> O
 
 
 def diagnose_me(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
-    """"Have I got low B12?": no diagnosis, and how one is made."""
+    """ "Have I got low B12?": no diagnosis, and how one is made."""
     facts = ("doctor.blood_test",)
     return finish([kb.say.cant_diagnose, kb.facts["doctor.blood_test"].spoken], match, conversation, kb, facts=facts)
 

@@ -34,8 +34,8 @@ BETA2 = 2.0  # beta squared, chosen on tests/dev: questions may carry extra word
 COMMAND_BETA2 = 0.1  # commands ("stop", "why") must be said almost alone
 FUZZY_MIN_LEN = 4
 B12_WORD = re.compile(r"\bb12\b")
-ROUTE_CONFIDENCE = 0.75
-UNKNOWN_EFFECT = "other_effects"  # a topic of safety.toml with no patterns: found by the matcher  # a part whose ask and subject fit a route is understood at least this well
+ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
+UNKNOWN_EFFECT = "other_effects"  # a topic of safety.toml with no patterns: found by the matcher
 
 
 @dataclass(frozen=True)

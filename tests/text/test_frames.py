@@ -76,7 +76,8 @@ def test_a_racing_heart_is_an_emergency_with_weakness_not_alone(skill: Skill) ->
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in GOLDEN["case"] if c["intent"] in ("injection_aches", "injection_reasons", "compare")][:20],
+    "case",
+    [c for c in GOLDEN["case"] if c["intent"] in ("injection_aches", "injection_reasons", "compare")][:20],
     ids=lambda c: c["text"][:50],
 )
 async def test_worsening_symptoms_are_never_reassured(skill: Skill, case: dict[str, str]) -> None:
@@ -127,7 +128,8 @@ def test_without_safety_rules_nothing_is_flagged_or_cut(skill: Skill) -> None:
 def test_routes_must_name_known_intents_and_asks() -> None:
     catalog = load_catalog()
     frames = catalog.frames
-    broken = frames.model_copy(update={"routes": (*frames.routes, frames.routes[0].model_copy(update={"intent": "nope"}))})
+    bad_route = frames.routes[0].model_copy(update={"intent": "nope"})
+    broken = frames.model_copy(update={"routes": (*frames.routes, bad_route)})
     with pytest.raises(ValueError, match="unknown intent 'nope'"):
         Catalog.model_validate({**catalog.model_dump(), "frames": broken.model_dump()})
 
