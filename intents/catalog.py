@@ -58,6 +58,7 @@ class Lexicon(BaseModel):
 
     fillers: tuple[str, ...]
     function_words: tuple[str, ...] = ()
+    prompt_terms: tuple[str, ...] = ()  # told to Whisper so it spells domain words as we do
     canonical: dict[str, tuple[str, ...]]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -188,14 +189,15 @@ class Matcher:
         n = len(names)
         return {t: math.log(1 + n / len(owners)) for t, owners in intents_with.items()}
 
-    def understand(self, text: str) -> Understanding:
+    def understand(self, text: str, heard_also: Sequence[str] = ()) -> Understanding:
+        """`heard_also`: what another recognition pass heard; only its red flags count."""
         heard = self._norm.surface(text)
         surface = [self._correct(t) for t in heard]
         surface_text = " ".join(surface)
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        reading = self._reader.read(text, *([surface_text] if surface != heard else []))
+        reading = self._reader.read(text, *([surface_text] if surface != heard else []), *heard_also)
         frame = reading.frame
         if frame.red_flags:
             flag = frame.red_flags[0]

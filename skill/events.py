@@ -59,6 +59,7 @@ class Transcript(_Event):
     final: bool = True
     confidence: float = 1.0
     in_domain: bool = True
+    heard_also: tuple[str, ...] = ()  # what another recognition pass heard: checked for red flags too
 
 
 class Understood(_Event):

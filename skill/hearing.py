@@ -13,7 +13,12 @@ from .stt.service import SpeechService, SpeechStream
 
 def transcript_of(session: str, result: FinalResult) -> Transcript:
     return Transcript(
-        session=session, text=result.text, final=True, confidence=result.confidence, in_domain=result.in_domain
+        session=session,
+        text=result.text,
+        final=True,
+        confidence=result.confidence,
+        in_domain=result.in_domain,
+        heard_also=result.heard_also,
     )
 
 

@@ -25,7 +25,8 @@ class Understander:
         if isinstance(event, TextQuery | Transcript) and (not isinstance(event, Transcript) or event.final):
             if len(event.text) > self._max_chars:
                 raise InputError(f"question is {len(event.text)} characters long; the limit is {self._max_chars}")
-            result = self._matcher.understand(event.text)
+            heard_also = event.heard_also if isinstance(event, Transcript) else ()
+            result = self._matcher.understand(event.text, heard_also)
             transcript = event.text if isinstance(event, Transcript) else None
             if isinstance(event, Transcript) and not event.in_domain and event.text.strip():
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a

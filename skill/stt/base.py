@@ -43,6 +43,7 @@ class FinalResult(BaseModel):
     in_domain: bool  # False: silence, or speech judged off-topic / out of vocabulary
     engine: str
     alternatives: tuple[str, ...] = ()  # other hypotheses, best first, when the engine has them
+    heard_also: tuple[str, ...] = ()  # what another pass over the same audio heard (hybrid engines)
     audio_s: float = 0.0
 
     @property

