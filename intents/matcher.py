@@ -189,22 +189,24 @@ class Matcher:
         n = len(names)
         return {t: math.log(1 + n / len(owners)) for t, owners in intents_with.items()}
 
-    def understand(self, text: str, heard_also: Sequence[str] = ()) -> Understanding:
-        """`heard_also`: what another recognition pass heard; only its red flags count."""
+    def understand(self, text: str, heard_also: Sequence[str] = (), score_routes: bool = False) -> Understanding:
+        """`heard_also`: what another recognition pass heard; only its red flags count. `score_routes`: a
+        routed part's confidence is how well its words match a phrasing (for speech the recognizer doubts),
+        not the fixed ROUTE_CONFIDENCE."""
         heard = self._norm.surface(text)
         surface = [self._correct(t) for t in heard]
         surface_text = " ".join(surface)
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        reading = self._reader.read(text, *([surface_text] if surface != heard else []), *heard_also)
+        reading = self._reader.read(text, [surface_text] if surface != heard else [], heard_also)
         frame = reading.frame
         if frame.red_flags:
             flag = frame.red_flags[0]
             slots = {"trigger": flag.words, "kind": flag.kind}
             return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
         understood = [
-            self._understand_part(p, r, bool(frame.uncovered))
+            self._understand_part(p, r, bool(frame.uncovered), score_routes)
             for p, r in zip(frame.parts, reading.remainders, strict=True)
         ]
         parts = tuple(p for p, _ in understood)
@@ -232,7 +234,9 @@ class Matcher:
             frame=frame,
         )
 
-    def _understand_part(self, part: Part, remainder: str, uncovered: bool) -> tuple[Part, str | None]:
+    def _understand_part(
+        self, part: Part, remainder: str, uncovered: bool, score_routes: bool = False
+    ) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         surface = [self._correct(t) for t in self._norm.surface(remainder) if t != CUT_MARK]
         if part.ask == "cause" and not part.symptoms and self._names_the_unknown(surface):
@@ -252,7 +256,8 @@ class Matcher:
                 if len(sides) == 1:
                     spotted["side"] = sides.pop()
             update = {"intent": route.intent, "slots": {**spotted, **route.slots}}
-            return part.model_copy(update={**update, "confidence": ROUTE_CONFIDENCE}), None
+            confidence = round(self._phrase(surface)[0], 3) if score_routes else ROUTE_CONFIDENCE
+            return part.model_copy(update={**update, "confidence": confidence}), None
         score, phrase, slots = self._phrase(surface)
         if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None

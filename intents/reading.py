@@ -8,7 +8,7 @@ spoken question), and each decision can be traced to one line of data.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -98,16 +98,22 @@ class FrameReader:
         """Does the (prepared) text open as a question, fillers aside?"""
         return _QUESTION_START.match(_LEAD_IN.sub("", text)) is not None
 
-    def read(self, text: str, *alternatives: str) -> Reading:
-        """`alternatives`: other readings of the same words (a corrected transcript) checked for red flags."""
+    def read(self, text: str, corrected: Sequence[str] = (), heard_also: Sequence[str] = ()) -> Reading:
+        """`corrected`: the same words with mishearings snapped to known ones; `heard_also`: what another
+        recognition pass heard. Both are read for red flags only. A corrected reading may find a red flag
+        the words as typed missed, but not one they deny; another hearing counts whatever this one says
+        (Whisper writing "she didn't have a seizure" must not hide pocketsphinx's "he's having a seizure")."""
         whole = self.prepare(text)
         flags, denied_flags = self._red_flags(whole)
-        for other in (self.prepare(a) for a in alternatives):
-            if other == whole:
-                continue
-            # A corrected reading may hear a red flag the words as typed missed, but not one they deny.
+        for other in (self.prepare(a) for a in corrected):
+            if other != whole:
+                more, _ = self._red_flags(other)
+                flags += [
+                    f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)
+                ]
+        for other in (self.prepare(a) for a in heard_also):
             more, _ = self._red_flags(other)
-            flags += [f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)]
+            flags += [f for f in more if f not in flags]
         uncovered, cut = self._uncovered(whole)
         parts: list[Part] = []
         remainders: list[str] = []

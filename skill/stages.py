@@ -26,9 +26,10 @@ class Understander:
             if len(event.text) > self._max_chars:
                 raise InputError(f"question is {len(event.text)} characters long; the limit is {self._max_chars}")
             heard_also = event.heard_also if isinstance(event, Transcript) else ()
-            result = self._matcher.understand(event.text, heard_also)
+            doubted = isinstance(event, Transcript) and not event.in_domain and bool(event.text.strip())
+            result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
             transcript = event.text if isinstance(event, Transcript) else None
-            if isinstance(event, Transcript) and not event.in_domain and event.text.strip():
+            if doubted:
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a
                 # red flag or match a question clearly (the doubt is often noise, not a new topic).
                 trusted = isinstance(result, IntentMatch) and (

@@ -62,7 +62,12 @@ def choose_engine(
         else:
             prompt = whisper_engine.domain_prompt(tuple(prompt_terms))
             spec = whisper_engine.WhisperSpec(
-                path, prompt, ps, settings.whisper_beam_size, settings.whisper_cpu_threads
+                path,
+                prompt,
+                ps,
+                settings.whisper_beam_size,
+                settings.whisper_cpu_threads,
+                settings.whisper_min_confidence,
             )
             return EngineChoice(
                 spec,

@@ -100,8 +100,10 @@ def ngram_coverage(words: list[str], bigrams: frozenset[tuple[str, str]]) -> flo
 
 
 class FinalPass(Protocol):
-    """Another engine's whole-utterance pass, used for the final result instead of pocketsphinx's own
-    (hybrid streaming: pocketsphinx gives partials and finds the pause, Whisper gives the answer)."""
+    """Another engine's whole-utterance pass, whose result is the final one (hybrid streaming: pocketsphinx
+    gives partials and finds the pause, Whisper gives the transcript). Pocketsphinx's own final pass still
+    runs, cheaply, and what it heard rides along in `heard_also`: its language model is weighted toward
+    red flags, so a red flag either pass heard is answered as one."""
 
     def final_result(self, pcm: bytes, audio_s: float) -> FinalResult: ...
 
@@ -152,7 +154,7 @@ class PocketsphinxEngine:
         self._hmm = hmm or Path(get_model_path("en-us/en-us"))
         # Live decoders (partials) and final-pass decoders differ in configuration; see the docstring.
         self._pools: dict[bool, queue.SimpleQueue[Decoder]] = {True: queue.SimpleQueue(), False: queue.SimpleQueue()}
-        for live in (True, False) if final_pass and final is None else (True,):
+        for live in (True, False) if final_pass else (True,):
             self._pools[live].put(self._new_decoder(live))  # fail at load time, not on the first question
 
     def _new_decoder(self, live: bool) -> Decoder:
@@ -203,11 +205,13 @@ class PocketsphinxEngine:
         """The batch-CMN pass over `pcm` (already cut); `audio_s` is what the caller sent in all.
 
         Under steady background noise the audio is denoised first (skill/stt/denoise.py)."""
-        if self.final is not None:
-            return self.final.final_result(pcm, audio_s)
-        if self.denoise:
-            pcm = denoise_if_steady(pcm)
-        return self._decode(pcm, live=False, full_utt=True, audio_s=audio_s)
+        own = self._decode(denoise_if_steady(pcm) if self.denoise else pcm, live=False, full_utt=True, audio_s=audio_s)
+        if self.final is None:
+            return own
+        result = self.final.final_result(pcm, audio_s)
+        if own.text and own.text != result.text:
+            result = result.model_copy(update={"heard_also": (*result.heard_also, own.text)})
+        return result
 
     def _decode(self, pcm: bytes, live: bool, full_utt: bool, audio_s: float) -> FinalResult:
         d = self._take(live)
@@ -324,8 +328,6 @@ class PocketsphinxRecognizer:
                 else:
                     cut = speech_cut(self._ends, len(self._audio))
                     result = engine.final_result(bytes(self._audio[:cut]), audio_s)
-                if engine.final is not None:
-                    result = _with_live_guess(result, d)
             else:
                 result = _final_result(engine, d, audio_s)
         except RuntimeError as exc:
@@ -365,16 +367,6 @@ def _final_result(engine: PocketsphinxEngine, d: Decoder, audio_s: float) -> Fin
     return FinalResult(text=text, words=tuple(words), confidence=min(1.0, confidence),
                        in_domain=in_domain, engine=engine.name,
                        alternatives=tuple(alternatives), audio_s=audio_s)
-
-
-def _with_live_guess(result: FinalResult, d: Decoder) -> FinalResult:
-    """A hybrid's final result, with what the live pass heard as an alternative: a red flag that
-    either pass heard gets the emergency answer."""
-    hyp = d.hyp()
-    live = _clean_text(hyp.hypstr) if hyp else ""
-    if not live or live == result.text:
-        return result
-    return result.model_copy(update={"heard_also": (*result.heard_also, live)})
 
 
 def _is_word(token: str) -> bool:

@@ -16,6 +16,9 @@ class SttSettings(BaseModel):
     whisper_model_path: Path | None = None  # or $B12_WHISPER_MODEL; default: the installed tiny.en package
     whisper_beam_size: int = Field(default=1, ge=1, le=5)
     whisper_cpu_threads: int = Field(default=1, ge=1, le=16)  # per worker; workers = max_concurrent_decodes
+    # Below this (exp of Whisper's mean token log-probability) a transcript is doubted: answered only when
+    # it names a red flag or matches a question's phrasing clearly ([matcher] off_topic_threshold).
+    whisper_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     vosk_model_path: Path | None = None
     vosk_lang: str = "en-us"  # which vosk model "auto" looks for in vosk's own dirs
     vosk_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)

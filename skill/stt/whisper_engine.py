@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from skill.audio.speech_frames import SpeechEnd
 from skill.errors import ModelError, RecognitionError
 from skill.stt.base import SAMPLE_RATE, FinalResult, Recognizer
-from skill.stt.pocketsphinx_engine import PocketsphinxEngine, PocketsphinxSpec, speech_cut
+from skill.stt.pocketsphinx_engine import PocketsphinxEngine, PocketsphinxSpec
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -225,6 +225,7 @@ class WhisperSpec:
     live: PocketsphinxSpec  # the live pass: partials and the pause that ends a question
     beam_size: int = 1
     cpu_threads: int = 1
+    min_confidence: float = 0.6
 
     name: ClassVar[str] = "whisper"
 
@@ -252,7 +253,7 @@ class WhisperEngine:
             raise ModelError(f"Whisper model at {spec.model_dir} could not be loaded: {exc}") from exc
         live = spec.live
         self._live = PocketsphinxEngine(
-            live.model, live.min_confidence, live.min_coverage, True, live.hmm, live.cmninit, False, final=self
+            live.model, live.min_confidence, live.min_coverage, True, live.hmm, live.cmninit, live.denoise, final=self
         )
 
     def spec(self) -> WhisperSpec:
@@ -262,15 +263,15 @@ class WhisperEngine:
         return self._live.new_recognizer()
 
     def transcribe(self, pcm: bytes) -> FinalResult:
-        ends = SpeechEnd()
-        ends.feed(pcm)
-        audio_s = len(pcm) / 2 / SAMPLE_RATE
-        if not ends.speech_end:
-            return self._empty(audio_s)  # nothing the voice-activity detector calls speech
-        return self.final_result(pcm[: speech_cut(ends, len(pcm))], audio_s)
+        return self._live.transcribe(pcm)  # cut at the end of speech as streams are, both passes
 
     def final_result(self, pcm: bytes, audio_s: float) -> FinalResult:
         import numpy as np
+
+        ends = SpeechEnd()
+        ends.feed(pcm)
+        if not ends.speech_end:
+            return self._empty(audio_s)  # nothing the voice-activity detector calls speech
 
         audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32) / 32768.0
         if audio.size < SAMPLE_RATE // 10:
@@ -297,7 +298,8 @@ class WhisperEngine:
             return self._empty(audio_s)
         logprob = sum(s.avg_logprob for s in kept) / len(kept)
         confidence = min(1.0, math.exp(logprob))
-        return FinalResult(text=text, confidence=confidence, in_domain=True, engine=self.name, audio_s=audio_s)
+        in_domain = confidence >= self._spec.min_confidence  # below: answered only if it matches clearly
+        return FinalResult(text=text, confidence=confidence, in_domain=in_domain, engine=self.name, audio_s=audio_s)
 
     def _empty(self, audio_s: float) -> FinalResult:
         return FinalResult(text="", confidence=0.0, in_domain=False, engine=self.name, audio_s=audio_s)

@@ -14,13 +14,15 @@ SENTENCES = ["can b twelve make me ache", "tell me more"]
 @pytest.fixture(autouse=True)
 def no_env_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
+    monkeypatch.delenv("B12_WHISPER_MODEL", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # vosk's cache dir lookup
 
 
-def test_auto_falls_back_to_pocketsphinx(tmp_path: Path) -> None:
+def test_auto_falls_back_to_pocketsphinx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B12_WHISPER_MODEL", str(tmp_path / "no-such-model"))  # as if no Whisper weights
     choice = choose_engine(SttSettings(), SENTENCES, tmp_path)
     assert choice.engine.name == "pocketsphinx"
-    assert "no vosk model" in choice.reason
+    assert "no vosk model" in choice.reason and "no usable Whisper model" in choice.reason
 
 
 def test_auto_uses_vosk_when_a_model_exists(tmp_path: Path) -> None:
