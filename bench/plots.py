@@ -40,37 +40,35 @@ def text_accuracy(section: dict[str, Any], out: Path) -> Path:
 def speech_snr(section: dict[str, Any], out: Path, rhino: float) -> Path:
     rows = section["rows"]
     fig, ax = plt.subplots(figsize=(9, 5))
-    for voice, colour in (("espeak", "tab:blue"), ("piper", "tab:orange")):
-        clean = [r for r in rows if r["voice"] == voice and r["snr"] == "clean"]
-        for noise, style in (("pink", "-"), ("babble", "--")):
-            pts = sorted(
-                (
-                    (float(r["snr"]), 100 * r["ok"] / r["n"])
-                    for r in rows
-                    if r["voice"] == voice and r["noise"] == noise
-                ),
-                reverse=True,
-            )
-            if not pts:
-                continue
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                style,
-                marker="o",
-                color=colour,
-                label=f"{voice}, {noise} noise",
-            )
-        if clean:
-            ax.scatter(
-                [27],
-                [100 * clean[0]["ok"] / clean[0]["n"]],
-                marker="*",
-                s=160,
-                color=colour,
-                zorder=3,
-                label=f"{voice}, clean",
-            )
+    engines = list(dict.fromkeys(r.get("engine", "pocketsphinx") for r in rows))
+    for engine, marker in zip(engines, ("o", "x", "s"), strict=False):
+        for voice, colour in (("espeak", "tab:blue"), ("piper", "tab:orange")):
+            mine = [r for r in rows if r.get("engine", "pocketsphinx") == engine and r["voice"] == voice]
+            clean = [r for r in mine if r["snr"] == "clean"]
+            for noise, style in (("pink", "-"), ("babble", "--")):
+                pts = sorted(
+                    ((float(r["snr"]), 100 * r["ok"] / r["n"]) for r in mine if r["noise"] == noise), reverse=True
+                )
+                if pts:
+                    ax.plot(
+                        [p[0] for p in pts],
+                        [p[1] for p in pts],
+                        style,
+                        marker=marker,
+                        color=colour,
+                        alpha=1.0 if engine == engines[0] else 0.5,
+                        label=f"{engine}, {voice}, {noise}",
+                    )
+            if clean:
+                ax.scatter(
+                    [27],
+                    [100 * clean[0]["ok"] / clean[0]["n"]],
+                    marker="*" if engine == engines[0] else "P",
+                    s=160,
+                    color=colour,
+                    zorder=3,
+                    label=f"{engine}, {voice}, clean",
+                )
     ax.axhline(rhino, color="grey", linestyle=":", label=f"Rhino {rhino}% (own coffee task, 6-24 dB; not comparable)")
     ax.set_xlim(28.5, 4.5)  # noisier to the right
     ticks = [27, 24, 21, 18, 15, 12, 9, 6]

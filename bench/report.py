@@ -32,6 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PY = ".venv/bin/python"
 SNRS = [24, 21, 18, 15, 12, 9, 6]
+SPEECH_SNRS = [24, 18, 12, 6]  # per engine and voice: two engines over the same audio
+ENGINES = ("whisper", "pocketsphinx")
 # Sets scored by what the answer says (bench/answer_accuracy.py), and their first measurement on the code
 # before the question-frame work (commit b4d6eda), with the same scorer.
 ANSWER_SETS = {
@@ -189,13 +191,12 @@ def answer_summary(path: Path) -> dict[str, Any]:
 # --- spoken accuracy against noise ---------------------------------------------------------------------------
 
 
-def _speech_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict]) -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
-    from bench.speech_accuracy import measure
+def _speech_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict], engine: str = "auto") -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
+    from bench.speech_accuracy import measure, settings_with
     from skill.app import build_skill
-    from skill.config import Settings
 
     async def go() -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
-        skill = build_skill(Settings())
+        skill = build_skill(settings_with(None, engine))
         start = time.perf_counter()
         await skill.speech()
         load_s = time.perf_counter() - start
@@ -214,12 +215,12 @@ def speech_accuracy(quick: bool) -> Result:
     from bench.text_accuracy import load_cases
 
     stride = 24 if quick else 3
-    snrs = [12] if quick else SNRS
+    snrs = [12] if quick else SPEECH_SNRS
     conditions = [("none", "clean")] + [(kind, str(s)) for kind in ("pink", "babble") for s in snrs]
     voices = ["espeak", "piper"]
-    # One process per voice: the two run side by side on the two cores.
+    # One process per voice: the two run side by side on the two cores. Both engines, same audio.
     with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        jobs = [pool.submit(_speech_job, v, conditions, load_cases()[::stride]) for v in voices]
+        jobs = [pool.submit(_speech_job, v, conditions, load_cases()[::stride], e) for e in ENGINES for v in voices]
         results = [j.result() for j in jobs]
     rows = [r for rs, _, _ in results for r in rs]
     n = len(load_cases()[::stride])
@@ -228,7 +229,7 @@ def speech_accuracy(quick: bool) -> Result:
         f"{PY} -m bench.speech_accuracy --snr clean,24,21,18,15,12,9,6 --noise babble)",
         "questions": n,
         "stride": stride,
-        "engine": results[0][1],
+        "engine": "; ".join(dict.fromkeys(r[1] for r in results)),
         "load_ms": round(1e3 * statistics.median(r[2] for r in results)),
         "rows": rows,
     }
@@ -242,7 +243,9 @@ def spoken_emergencies(quick: bool) -> Result:
     cases = [c for c in load_cases() if c["intent"] == "emergency"]
     stride = 4 if quick else 1
     conditions = [("none", "clean"), ("pink", "12"), ("babble", "12")]
-    rows = [r for voice in ("espeak", "piper") for r in _speech_job(voice, conditions, cases[::stride])[0]]
+    rows = [
+        r for e in ENGINES for voice in ("espeak", "piper") for r in _speech_job(voice, conditions, cases[::stride], e)[0]
+    ]
     return {
         "command": f"{PY} -m bench{' --quick' if quick else ''} --only spoken_emergencies",
         "questions": len(cases[::stride]),
@@ -292,6 +295,13 @@ def stt(quick: bool) -> Result:
         "rtf": rtfs,
         "rtf_whole": whole,
     }
+
+
+def whisper_cost(quick: bool) -> Result:
+    cmd = [PY, "-m", "bench.whisper_bench", "--questions", "4" if quick else "20"]
+    out = _run(cmd, 1200)
+    start = out.find("{")
+    return {"command": " ".join(cmd), "figures": json.loads(out[start:]) if start >= 0 else {}, "output": out.strip()}
 
 
 def tts(quick: bool) -> Result:
@@ -546,6 +556,7 @@ SECTIONS: dict[str, Callable[[bool], Result]] = {
     "speech": speech_accuracy,
     "spoken_emergencies": spoken_emergencies,
     "stt": stt,
+    "whisper": whisper_cost,
     "tts": tts,
     "server": server,
     "serve_memory": serve_memory,
@@ -684,15 +695,16 @@ def _headline(s: Result) -> list[str]:
     sp = s.get("speech")
     if _ok(sp):
         parts = []
-        for voice in ("espeak", "piper"):
-            c, a = _speech_summary(sp["rows"], voice)
-            if c is not None:
-                parts.append(
-                    f"{voice}: {c:.0f}% clean"
-                    + (f", {a:.0f}% averaged over 6-24 dB pink and babble noise" if a is not None else "")
-                )
+        for engine in ENGINES:
+            for voice in ("espeak", "piper"):
+                c, a = _speech_summary([r for r in sp["rows"] if r.get("engine", engine) == engine], voice)
+                if c is not None:
+                    parts.append(
+                        f"{engine} {voice}: {c:.0f}% clean"
+                        + (f", {a:.0f}% averaged over 6-24 dB pink and babble noise" if a is not None else "")
+                    )
         out.append(
-            f"- Spoken questions (synthesized, {sp['questions']} held-out questions, pocketsphinx): "
+            f"- Spoken questions (synthesized, {sp['questions']} held-out questions): "
             + "; ".join(parts)
             + f". For scale only: Picovoice Rhino publishes {RHINO_REFERENCE}% averaged over 6-24 dB on its own "
             "coffee-ordering task (a different task and audio; not comparable)."
@@ -907,16 +919,19 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
         "own coffee-ordering task (real recorded speakers, a closed grammar for one task); here the questions are "
         "free-form, the speech synthetic, the noise local.",
         "",
-        "| voice | noise | SNR dB | right intent | 95% interval | same intent as the text path | word error rate | real-time factor |",
-        "|---|---|---|---|---|---|---|---|",
+        "| engine | voice | noise | SNR dB | right answer | 95% interval | same intent as the text path | word error rate | wall time per audio second |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sp["rows"]:
         out.append(_condition_cells(r) + f" {_pct(r['agree'], r['n'])} | {100 * r['wer']:.1f}% | {r['rtf']:.3f} |")
     out.append("")
-    for voice in ("espeak", "piper"):
-        c, a = _speech_summary(sp["rows"], voice)
-        if a is not None:
-            out.append(f"- {voice}: {c:.1f}% clean, {a:.1f}% averaged over every noisy condition from 6 to 24 dB.")
+    for engine in ENGINES:
+        for voice in ("espeak", "piper"):
+            c, a = _speech_summary([r for r in sp["rows"] if r.get("engine", engine) == engine], voice)
+            if a is not None:
+                out.append(
+                    f"- {engine}, {voice}: {c:.1f}% clean, {a:.1f}% averaged over every noisy condition from 6 to 24 dB."
+                )
     return out + [""]
 
 
@@ -931,8 +946,8 @@ def _emergencies_md(se: Result | None) -> list[str]:
         "through `skill.listen` as above; caught = the answer is the emergency answer. A missed one here is a person "
         "told about B12 instead of told to call for help, so this is the figure to watch.",
         "",
-        "| voice | noise | SNR dB | emergencies caught | 95% interval |",
-        "|---|---|---|---|---|",
+        "| engine | voice | noise | SNR dB | emergencies caught | 95% interval |",
+        "|---|---|---|---|---|---|",
     ]
     out += [_condition_cells(r) for r in se["rows"]]
     return out + [""]
@@ -947,7 +962,7 @@ def _condition_cells(r: Result) -> str:
     """A speech row's first cells: voice, noise, SNR, right answers, their 95% interval."""
     lo, hi = wilson(r["ok"], r["n"])
     return (
-        f"| {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
+        f"| {r.get('engine', 'pocketsphinx')} | {r['voice']} | {r['noise']} | {r['snr']} | {r['ok']}/{r['n']} ({_pct(r['ok'], r['n'])}) | "
         f"{100 * lo:.0f}-{100 * hi:.0f}% |"
     )
 
@@ -999,6 +1014,29 @@ def _cost_md(s: Result) -> list[str]:
         out += [f"Command: `{st['command']}`", "", "```", st["output"], "```", ""]
     else:
         out += _failed(st)
+    wc = s.get("whisper")
+    out += ["### Speech-to-text (Whisper tiny.en final pass, hybrid with pocketsphinx)", ""]
+    if _ok(wc) and wc.get("figures"):
+        f = wc["figures"]
+        out += [
+            f"Command: `{wc['command']}` ({f['questions']} held-out questions per voice, clean, CPU time including "
+            f"CTranslate2's threads, {f['threads']} thread). Real-time factor = CPU seconds per second of audio, median.",
+            "",
+            "| engine | load | real-time factor | memory added |",
+            "|---|---|---|---|",
+        ]
+        for engine in ("whisper", "pocketsphinx"):
+            e = f.get(engine, {})
+            rtf = "; ".join(f"{k} {v}" for k, v in e.get("rtf_median", {}).items())
+            out.append(f"| {engine} | {e.get('load_s')} s | {rtf} | {e.get('peak_rss_added_mb')} MB |")
+        out += [
+            "",
+            "base.en and small.en: not measured here - no package on the registries this machine reaches carries "
+            "their weights, and `b12-skill models download whisper-base.en` needs a connected machine.",
+            "",
+        ]
+    else:
+        out += _failed(wc)
     tt = s.get("tts")
     out += ["### Text-to-speech (pyttsx3 / espeak-ng worker)", ""]
     if _ok(tt):

@@ -61,6 +61,7 @@ BABBLE_TEXTS = [  # the talkers of the babble noise: a room talking about other 
 
 @dataclass(frozen=True)
 class SpeechRow:
+    engine: str
     voice: str
     noise: str
     snr: str  # "clean" or dB as text
@@ -84,13 +85,27 @@ async def measure(
     conditions: list[tuple[str, str]],  # (noise kind, snr) pairs; snr "clean" ignores the noise
     on_row: Callable[[SpeechRow], None] | None = None,
 ) -> list[SpeechRow]:
-    """Every voice x condition over `cases`, through skill.listen (recognizer -> understanding -> answer)."""
+    """Every voice x condition over `cases`, through skill.listen (recognizer -> understanding -> answer).
+
+    A question counts when its answer is the labelled one: the labelled intent, or an answer that says the
+    labelled answer's first fact (bench.text_accuracy.answer_ok), as on the text path."""
+    from bench.text_accuracy import answer_ok
+
+    engine = (await skill.speech()).engine.name
     voices = {"espeak": espeak(CACHE), "piper": piper(CACHE)}
     noises = {kind: make_noise(kind, voices) for kind in {k for k, snr in conditions if snr != "clean"}}
     text_intent: dict[int, str] = {}
     for n, case in enumerate(cases):
         text_answer = await skill.ask(case["text"], f"text-{n}")
         text_intent[n] = (text_answer.intent or "fallback") if isinstance(text_answer, Answer) else "error"
+
+    def right(case: dict, answer: object) -> bool:  # type: ignore[type-arg]
+        if not isinstance(answer, Answer):
+            return False
+        got = answer.intent or "fallback"
+        parts = answer.frame.parts if answer.frame else ()
+        slots = next((dict(p.slots) for p in parts if p.intent == answer.intent), {})
+        return answer_ok(case, got, slots, answer.facts, skill.knowledge)
     rows = []
     for name in voice_names:
         voice = voices[name]
@@ -105,12 +120,12 @@ async def measure(
                 answer = await skill.listen(pcm, f"{name}-{kind}-{snr}-{n}")
                 rtfs.append((time.perf_counter() - t0) / (len(pcm) / 32000))
                 got = (answer.intent or "fallback") if isinstance(answer, Answer) else "error"
-                ok += same(got, case["intent"])
+                ok += right(case, answer)
                 agree += same(got, text_intent[n])
                 heard = answer.transcript or "" if isinstance(answer, Answer) else ""
                 errors.append(wer(" ".join(normalize(case["text"])), heard))
             row = SpeechRow(
-                name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
+                engine, name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
                 statistics.mean(errors), statistics.median(rtfs),
             )
             rows.append(row)
@@ -119,8 +134,9 @@ async def measure(
     return rows
 
 
-def settings_with(off_topic_threshold: float | None) -> Settings:
+def settings_with(off_topic_threshold: float | None, engine: str = "auto") -> Settings:
     settings = Settings()
+    settings = settings.model_copy(update={"stt": settings.stt.model_copy(update={"engine": engine})})
     if off_topic_threshold is not None:
         matcher = settings.matcher.model_copy(update={"off_topic_threshold": off_topic_threshold})
         settings = settings.model_copy(update={"matcher": matcher})
@@ -131,7 +147,7 @@ async def run(args: argparse.Namespace) -> None:
     cases = tomllib.loads((ROOT / "tests" / args.set).read_text())["case"]
     if args.quick:
         cases = cases[::6]
-    skill = build_skill(settings_with(args.off_topic_threshold))
+    skill = build_skill(settings_with(args.off_topic_threshold, args.engine))
     start = time.perf_counter()
     await skill.speech()
     load_s = time.perf_counter() - start
@@ -165,6 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--off-topic-threshold", type=float, default=None, help="override [matcher] off_topic_threshold"
     )
+    parser.add_argument("--engine", default="auto", choices=["auto", "whisper", "pocketsphinx", "vosk"])
     asyncio.run(run(parser.parse_args()))
 
 
