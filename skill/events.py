@@ -57,6 +57,7 @@ class Transcript(_Event):
     type: Literal["transcript"] = "transcript"
     text: str
     final: bool = True
+    settled: bool = False  # a partial that is already the final pass's text (the speaker paused)
     confidence: float = 1.0
     in_domain: bool = True
     heard_also: tuple[str, ...] = ()  # what another recognition pass heard: checked for red flags too

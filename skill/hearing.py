@@ -46,7 +46,7 @@ class Recognizer:
                 await self.cancel(event.session)
                 raise
             if partial is not None and partial.text:
-                yield Transcript(session=event.session, text=partial.text, final=False)
+                yield Transcript(session=event.session, text=partial.text, final=False, settled=partial.settled)
         elif isinstance(event, AudioEnd):
             stream = self._streams.pop(event.session, None)
             if stream is None:

@@ -1,9 +1,10 @@
 """Cut one utterance out of a live 16 kHz mono int16 stream.
 
 Frames are classified by speech_frames.SpeechFrames (pocketsphinx's Vad plus a noise floor).
-The state machine is ours so the two timeouts the product needs are explicit: the utterance
-ends `end_silence_s` after speech stops, and we give up after `no_speech_timeout_s` if nobody
-speaks at all.
+The state machine is ours so the timeouts the product needs are explicit: the utterance ends
+`end_silence_s` after speech stops, or already `early_end_silence_s` after it when the caller has
+said the words so far make a complete question it understands (`complete`), and we give up after
+`no_speech_timeout_s` if nobody speaks at all.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class NoSpeech:
 @dataclass
 class Endpointer:
     end_silence_s: float = 1.0
+    early_end_silence_s: float = 1.0  # used once `complete` is set; at most end_silence_s
     no_speech_timeout_s: float = 8.0
     max_utterance_s: float = 30.0
     start_speech_s: float = 0.15  # this much speech (in a row) before we believe it
@@ -53,6 +55,7 @@ class Endpointer:
         self._pre: deque[bytes] = deque(maxlen=max(1, round(self.pre_roll_s / self._frame_s)))
         self._utt: list[bytes] = []
         self._start_frame = 0
+        self.complete = False  # set by the caller: what was said so far is a whole question it understands
 
     @property
     def done(self) -> bool:
@@ -83,11 +86,13 @@ class Endpointer:
                 self.state = "timeout"
             return
         self._utt.append(frame)
-        self._silence_run = 0 if speech else self._silence_run + 1
-        if (
-            self._silence_run * self._frame_s >= self.end_silence_s
-            or len(self._utt) * self._frame_s >= self.max_utterance_s
-        ):
+        if speech:
+            self._silence_run = 0
+            self.complete = False  # they went on talking: whatever was understood is not the whole question
+        else:
+            self._silence_run += 1
+        wait_s = min(self.early_end_silence_s, self.end_silence_s) if self.complete else self.end_silence_s
+        if self._silence_run * self._frame_s >= wait_s or len(self._utt) * self._frame_s >= self.max_utterance_s:
             self.state = "ended"
 
     def result(self) -> Utterance | NoSpeech:
@@ -96,9 +101,7 @@ class Endpointer:
         return NoSpeech(self._frames_seen * self._frame_s)
 
 
-async def capture_utterance(
-    chunks: AsyncIterator[bytes], endpointer: Endpointer
-) -> Utterance | NoSpeech:
+async def capture_utterance(chunks: AsyncIterator[bytes], endpointer: Endpointer) -> Utterance | NoSpeech:
     """Read 16 kHz mono int16 chunks until the endpointer decides; works with a mic or a fake.
 
     If the source ends mid-utterance, what was heard so far is returned.

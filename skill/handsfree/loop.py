@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from intents import IntentMatch
 from skill.app import Skill
 from skill.audio.endpoint import Endpointer
 from skill.errors import SkillError
@@ -41,6 +42,8 @@ from .settings import HandsFreeSettings
 from .spotter import Detection, KeywordSpotter
 
 log = logging.getLogger(__name__)
+# Understood, but perhaps only part of the question ("what about vitamin d and..."): wait the full pause.
+INCOMPLETE = frozenset({"out_of_scope"})
 OnEvent = Callable[[HandsFreeEvent], None]
 
 
@@ -122,6 +125,7 @@ class HandsFree:
         await self._drop_stream()
         self._endpointer = Endpointer(
             end_silence_s=self.settings.end_silence_s,
+            early_end_silence_s=self.settings.early_end_silence_s,
             no_speech_timeout_s=timeout_s,
             max_utterance_s=self.settings.max_utterance_s,
         )
@@ -141,6 +145,8 @@ class HandsFree:
             async for out in self.skill.pipeline.run(AudioChunk(session=self.session, pcm=chunk)):
                 if isinstance(out, Transcript) and not out.final and out.text:
                     self._emit(Partial(text=out.text))
+                    if out.settled:  # the pause's final pass: end early if it is already a whole question
+                        self._endpointer.complete = self._understood(out.text)
                 elif isinstance(out, Failed):  # the recognizer dropped the stream
                     self._streaming = False
                     self._emit(Trouble(code=out.code, message=out.message))
@@ -153,6 +159,15 @@ class HandsFree:
             self._set("thinking")
             await self._earcon("done")
             self._task = asyncio.create_task(self._answer(), name="handsfree-answer")
+
+    def _understood(self, text: str) -> bool:
+        """A question the skill would answer, understood well enough not to wait for more words."""
+        result = self.skill.matcher.understand(text)
+        return (
+            isinstance(result, IntentMatch)
+            and result.intent not in INCOMPLETE
+            and result.confidence >= self.settings.early_end_confidence
+        )
 
     # --- answering and speaking (the background task) --------------------------------------
 

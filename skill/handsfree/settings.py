@@ -28,6 +28,9 @@ class HandsFreeSettings(BaseModel):
     stop_threshold: float = Field(default=1e-20, gt=0, le=1)
     follow_up_s: float = Field(default=6.0, ge=0, le=60)  # a question needs no wake phrase this long after an answer
     end_silence_s: float = Field(default=1.0, gt=0, le=5)  # the utterance ends this long after speech stops
+    # ...or this soon, when what was heard is already a whole question understood at least `early_end_confidence`
+    early_end_silence_s: float = Field(default=0.4, gt=0, le=5)
+    early_end_confidence: float = Field(default=0.75, gt=0, le=1)
     no_speech_timeout_s: float = Field(default=5.0, gt=0, le=60)  # after the wake phrase, give up if nobody speaks
     max_utterance_s: float = Field(default=15.0, gt=1, le=60)
     earcons: bool = True

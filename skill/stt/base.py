@@ -32,6 +32,7 @@ class PartialResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     text: str
+    settled: bool = False  # the speaker paused and this is the final pass's text: what will be answered
 
 
 class FinalResult(BaseModel):

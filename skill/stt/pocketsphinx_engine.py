@@ -123,8 +123,9 @@ class PocketsphinxSpec:
     name: ClassVar[str] = "pocketsphinx"
 
     def build(self) -> PocketsphinxEngine:
-        return PocketsphinxEngine(self.model, self.min_confidence, self.min_coverage,
-                                  self.final_pass, self.hmm, self.cmninit, self.denoise)
+        return PocketsphinxEngine(
+            self.model, self.min_confidence, self.min_coverage, self.final_pass, self.hmm, self.cmninit, self.denoise
+        )
 
     def spec(self) -> PocketsphinxSpec:
         return self
@@ -186,8 +187,9 @@ class PocketsphinxEngine:
         self._pools[live].put(decoder)
 
     def spec(self) -> PocketsphinxSpec:
-        return PocketsphinxSpec(self.model, self.min_confidence, self.min_coverage,
-                                self.final_pass, self._hmm, self.cmninit, self.denoise)
+        return PocketsphinxSpec(
+            self.model, self.min_confidence, self.min_coverage, self.final_pass, self._hmm, self.cmninit, self.denoise
+        )
 
     def new_recognizer(self) -> PocketsphinxRecognizer:
         return PocketsphinxRecognizer(self, self._take(live=True))
@@ -256,7 +258,7 @@ class PocketsphinxRecognizer:
         self._odd_byte = b""
         self._ends = SpeechEnd()
         self._early: tuple[int, FinalResult] | None = None  # (cut, result) of a final pass run early
-        self._last_partial = ""
+        self._last_partial: tuple[str, bool] = ("", False)
         self._finished = False
         try:
             _start_fresh(decoder)
@@ -280,16 +282,17 @@ class PocketsphinxRecognizer:
             self._finished = True  # the decoder is in an unknown state: do not reuse it
             raise RecognitionError(f"pocketsphinx failed while decoding: {exc}") from exc
         text = _clean_text(hyp.hypstr) if hyp else ""
+        settled = False
         if self._engine.final_pass:
             self._ends.feed(pcm)
             if self._ends.silence_s >= TAIL_S:
                 self._run_final_pass_early()
             ready = self._ready_result()
             if ready is not None:
-                text = ready.text  # the speaker paused: show what will be answered, not the live guess
-        if text != self._last_partial:
-            self._last_partial = text
-            return PartialResult(text=text)
+                text, settled = ready.text, True  # the speaker paused: show what will be answered
+        if (text, settled) != self._last_partial:
+            self._last_partial = (text, settled)
+            return PartialResult(text=text, settled=settled)
         return None
 
     @property
@@ -340,16 +343,14 @@ def _final_result(engine: PocketsphinxEngine, d: Decoder, audio_s: float) -> Fin
     """The ended utterance on `d` as a FinalResult, with the off-topic judgement."""
     hyp = d.hyp()
     words = [
-        Word(word=_clean_word(s.word), start=s.start_frame / _FRAME_RATE,
-             end=(s.end_frame + 1) / _FRAME_RATE)
+        Word(word=_clean_word(s.word), start=s.start_frame / _FRAME_RATE, end=(s.end_frame + 1) / _FRAME_RATE)
         for s in (d.seg() if hyp else ())
         if _is_word(s.word)
     ]
     tokens = [w.word for w in words]
     text = " ".join(tokens)
     if not tokens:
-        return FinalResult(text="", confidence=0.0, in_domain=False,
-                           engine=engine.name, audio_s=audio_s)
+        return FinalResult(text="", confidence=0.0, in_domain=False, engine=engine.name, audio_s=audio_s)
     # Per-word geometric mean, so long questions are not penalized for their length.
     confidence = math.exp(math.log(max(hyp.prob, 1e-300)) / len(tokens))
     coverage = ngram_coverage(tokens, engine.model.bigrams)
@@ -364,9 +365,15 @@ def _final_result(engine: PocketsphinxEngine, d: Decoder, audio_s: float) -> Fin
             alternatives.append(alt_text)
         if len(alternatives) >= 3:
             break
-    return FinalResult(text=text, words=tuple(words), confidence=min(1.0, confidence),
-                       in_domain=in_domain, engine=engine.name,
-                       alternatives=tuple(alternatives), audio_s=audio_s)
+    return FinalResult(
+        text=text,
+        words=tuple(words),
+        confidence=min(1.0, confidence),
+        in_domain=in_domain,
+        engine=engine.name,
+        alternatives=tuple(alternatives),
+        audio_s=audio_s,
+    )
 
 
 def _is_word(token: str) -> bool:

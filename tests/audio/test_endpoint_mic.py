@@ -137,3 +137,28 @@ async def test_speech_end_follows_the_last_speech_frame(speech: bytes) -> None:
     ends.feed(quiet(1.0))
     assert 0.9 <= ends.silence_s <= 1.4  # the voice's own quiet tail counts as silence too
     assert ends.speech_end >= 16000 + len(speech) // 2  # speech went on past its middle
+
+
+async def test_a_complete_question_ends_early_and_more_speech_cancels_that(speech: bytes) -> None:
+    from skill.audio.endpoint import Endpointer
+
+    def silence_until_end(complete_after_s: float | None, more_speech: bool = False) -> float:
+        ep = Endpointer(end_silence_s=1.0, early_end_silence_s=0.4)
+        ep.feed(speech)
+        assert ep.state == "speech"
+        fed = 0.0
+        for _ in range(100):
+            if complete_after_s is not None and fed >= complete_after_s:
+                ep.complete, complete_after_s = True, None  # the caller says so once, from a settled partial
+            if more_speech:
+                ep.feed(speech)  # they go on talking: the early end no longer holds
+                more_speech = False
+            if ep.feed(quiet(0.1)) == "ended":
+                return fed + 0.1
+            fed += 0.1
+        return fed
+
+    # Measured from the end of the clip, which ends with a little quiet of its own.
+    assert 0.7 <= silence_until_end(None) <= 1.1
+    assert silence_until_end(0.3) <= 0.5
+    assert silence_until_end(0.0, more_speech=True) >= 0.7

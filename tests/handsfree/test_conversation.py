@@ -151,3 +151,29 @@ async def test_speech_without_the_wake_phrase_is_ignored(skill: Skill, espeak: S
     mic = VirtualMic([Silence(0.5), Say(espeak(QUESTION)), Silence(1.5), Say(espeak("what time is it")), Silence(1)])
     await converse(skill, mic, FakePlayer(), events)
     assert events == []
+
+
+async def _silence_before_thinking(skill: Skill, speech: bytes) -> float:
+    """Seconds of silence the loop heard after the question before it stopped listening."""
+    loop = HandsFree(skill, HandsFreeSettings(), FakePlayer(), lambda _e: None)
+    await loop._listen("listening", 5.0)  # as if the wake phrase had just been heard
+    fed = 0
+    silence = bytes(640)  # 20 ms
+    for i in range(0, len(speech), 640):
+        await loop.feed(speech[i : i + 640])
+    while loop.state == "listening" and fed < 2 * 16000 * 2:
+        await loop.feed(silence)
+        fed += len(silence)
+    await loop.close()
+    return fed / 2 / 16000
+
+
+async def test_a_whole_question_ends_after_a_short_pause_anything_else_after_the_full_one(
+    skill: Skill, piper: Speak
+) -> None:
+    settings = HandsFreeSettings()
+    understood = await asyncio.wait_for(_silence_before_thinking(skill, piper(QUESTION)), T)
+    mumbled = await asyncio.wait_for(_silence_before_thinking(skill, piper("purple elephants are dancing")), T)
+    # The clips end with a little quiet of their own, which the endpointer counts too.
+    assert understood <= settings.early_end_silence_s + 0.25, understood
+    assert mumbled >= settings.end_silence_s - 0.2 and mumbled > understood + 0.3, (mumbled, understood)
