@@ -21,7 +21,6 @@ from skill.stt import whisper_engine
 from skill.stt.factory import choose_engine
 from skill.stt.settings import SttSettings
 
-
 RATE = 16000
 Synth = Callable[[str], Path]
 DOMAIN_SENTENCES = ["can b twelve make me ache", "what are the symptoms of b twelve deficiency", "tell me more"]
