@@ -172,3 +172,12 @@ def test_the_hybrid_streams_partials_then_whisper_finishes(
     final = rec.finish()
     assert partials and final.engine == "whisper"
     assert "symptoms" in final.text and "deficiency" in final.text, final
+
+
+def test_an_unwritable_cache_only_costs_a_second_check(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the cache folder should be")
+    assert whisper_engine.verified(MODEL, blocked / "stt") == "tiny.en"  # checked, not remembered, no error
+    cache = tmp_path / "cache"
+    assert whisper_engine.verified(MODEL, cache) == "tiny.en"
+    assert (cache / "whisper-verified.json").is_file()  # remembered: the next start skips hashing
