@@ -37,6 +37,8 @@ FUZZY_MIN_LEN = 4
 B12_WORD = re.compile(r"\bb12\b")
 ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
 UNKNOWN_EFFECT = "other_effects"  # a topic of safety.toml with no patterns: found by the matcher
+EFFECT_WORDS = 4  # "can b12 jabs give you spots": the effect asked about is in the last few words
+SAME_WORD = 90  # a snapped word this close to what was said is a misspelling of it, not another word
 
 
 @dataclass(frozen=True)
@@ -238,8 +240,9 @@ class Matcher:
         self, part: Part, remainder: str, uncovered: bool, score_routes: bool = False
     ) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
-        surface = [self._correct(t) for t in self._norm.surface(remainder) if t != CUT_MARK]
-        if part.ask == "cause" and not part.symptoms and self._names_the_unknown(surface):
+        heard = self._norm.surface(remainder)
+        surface = [self._correct(t) for t in heard if t != CUT_MARK]
+        if part.ask == "cause" and not part.symptoms and self._asks_of_the_unknown(heard):
             # "can b12 jabs give you spots": asks about an effect the facts never mention.
             unknown = {"uncovered": (*part.uncovered, UNKNOWN_EFFECT), "asks_uncovered": True}
             return part.model_copy(update=unknown), None
@@ -279,8 +282,20 @@ class Matcher:
         telling = not self._reader.is_question(remainder)
         return telling and any(not self._reader.is_general(s) for s in part.symptoms)
 
-    def _names_the_unknown(self, surface: list[str]) -> bool:
-        return any(t not in self._surface_set and t not in self._function and len(t) >= FUZZY_MIN_LEN for t in surface)
+    def _asks_of_the_unknown(self, heard: list[str]) -> bool:
+        """Does "can b12 cause X" end on an X the skill knows nothing of? Something cut from it (a
+        condition: "cause a stroke") or a word no phrasing has and that is not a near-spelling of one
+        ("spots" is not "shots")."""
+        tail = heard[-EFFECT_WORDS:]
+        if CUT_MARK in tail:
+            return True
+        return any(
+            t not in self._surface_set
+            and t not in self._function
+            and len(t) >= FUZZY_MIN_LEN
+            and fuzz.ratio(t, self._correct(t)) < SAME_WORD
+            for t in tail
+        )
 
     def _spot(self, intent: str, surface: list[str]) -> dict[str, str]:
         return self._spotters[self._slot_keys[intent]].spot(surface)[1] if surface else {}
