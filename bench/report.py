@@ -912,8 +912,8 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
         f"In the style of Picovoice's speech-to-intent benchmark: every {_nth(sp['stride'])}"
         f"held-out question ({sp['questions']} of them, all categories), synthesized by two voices (espeak-ng en-us, "
         "Piper's bundled joe voice), mixed with noise made here at a given speech-to-noise RMS ratio, sent through "
-        "`skill.listen` (recognizer -> understanding -> answer); a question counts when the answer's intent is the "
-        "labelled one. Noise: pink (1/f shaped white noise) and babble (six synthesized talkers saying unrelated "
+        "`skill.listen` (recognizer -> understanding -> answer); a question counts when the answer is the labelled "
+        "one (its intent, or an answer that says the labelled answer's first fact, as on the text path). Noise: pink (1/f shaped white noise) and babble (six synthesized talkers saying unrelated "
         f"sentences, mixed). Engine: {sp['engine']}. Recognizer load {sp['load_ms']} ms. "
         f"{VOSK_MODEL_NOTE}. The 95% intervals (Wilson) show how few questions each point rests on.",
         "",

@@ -123,7 +123,8 @@ async def measure(
                 ok += right(case, answer)
                 agree += same(got, text_intent[n])
                 heard = answer.transcript or "" if isinstance(answer, Answer) else ""
-                errors.append(wer(" ".join(normalize(case["text"])), heard))
+                # Both sides spelled alike ("b12" and "b twelve", digits as words): Whisper writes "B12".
+                errors.append(wer(" ".join(normalize(case["text"])), " ".join(normalize(heard))))
             row = SpeechRow(
                 engine, name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
                 statistics.mean(errors), statistics.median(rtfs),
