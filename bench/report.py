@@ -38,7 +38,9 @@ ENGINES = ("whisper", "pocketsphinx")
 # before the question-frame work (commit b4d6eda), with the same scorer.
 ANSWER_SETS = {
     "held-out set 5": ROOT / "tests" / "heldout" / "answers-5.toml",
+    "held-out set 8": ROOT / "tests" / "heldout" / "answers-8.toml",
     "development set 6": ROOT / "tests" / "dev" / "answers-6.toml",
+    "development set 7": ROOT / "tests" / "dev" / "answers-7.toml",
 }
 ANSWER_BASELINE = {
     "held-out set 5": {
@@ -47,6 +49,14 @@ ANSWER_BASELINE = {
         "false_alarms_negated": [14, 27],
         "declined_out_of_scope": [22, 39],
         "body_words_mean": 31.6,
+        "body_words_max": 73,
+    },
+    "held-out set 8": {
+        "right": [124, 246],
+        "red_flags_escalated": [29, 51],
+        "false_alarms_negated": [10, 28],
+        "declined_out_of_scope": [24, 39],
+        "body_words_mean": 30.9,
         "body_words_max": 73,
     },
     "development set 6": {
@@ -192,7 +202,9 @@ def answer_summary(path: Path) -> dict[str, Any]:
 # --- spoken accuracy against noise ---------------------------------------------------------------------------
 
 
-def _speech_job(voice: str, conditions: list[tuple[str, str]], cases: list[dict], engine: str = "auto") -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
+def _speech_job(
+    voice: str, conditions: list[tuple[str, str]], cases: list[dict], engine: str = "auto"
+) -> tuple[list[dict], str, float]:  # type: ignore[type-arg]
     from bench.speech_accuracy import measure, settings_with
     from skill.app import build_skill
 
@@ -245,7 +257,10 @@ def spoken_emergencies(quick: bool) -> Result:
     stride = 4 if quick else 1
     conditions = [("none", "clean"), ("pink", "12"), ("babble", "12")]
     rows = [
-        r for e in ENGINES for voice in ("espeak", "piper") for r in _speech_job(voice, conditions, cases[::stride], e)[0]
+        r
+        for e in ENGINES
+        for voice in ("espeak", "piper")
+        for r in _speech_job(voice, conditions, cases[::stride], e)[0]
     ]
     return {
         "command": f"{PY} -m bench{' --quick' if quick else ''} --only spoken_emergencies",
@@ -770,15 +785,19 @@ def _answers_md(t: Result) -> list[str]:
     out = [
         "### Answers to questions as people ask them",
         "",
-        f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-5.toml` (and `tests/dev/answers-6.toml`).",
+        f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-5.toml` (likewise answers-8, and "
+        "tests/dev/answers-6 and answers-7).",
         "",
-        "Both sets were written by separate sessions that saw only the source document and public Q&A and forum "
+        "All four sets were written by separate sessions that saw only the source document and public Q&A and forum "
         "pages, never `intents/` or the replies: red flags said in many ways, negated or harmless mentions of "
         "red-flag words, multi-part and story questions, near-miss questions the facts do not cover, small talk. "
         "An answer is right when it carries every concept its question needs (groups of alternative words, "
         "checked on the answer without the reminder), says nothing on the question's must-not list, raises the "
-        "alarm exactly when a red flag is named, and plainly declines what it must. Set 6's misses were read and "
-        "used to write the frame rules, so it is a development set; set 5 was measured only, before and after.",
+        "alarm exactly when a red flag is named, and plainly declines what it must. The misses of sets 6 and 7 were "
+        "read and used to write the frame rules, so they are development sets; sets 5 and 8 were only measured: "
+        "set 5 before the work and after each round, set 8 from the first round on (its first figure here is the "
+        "code before the work, measured afterwards from a copy of that commit). 'Before' is commit b4d6eda; set 7 "
+        "was first measured at ac63a2d (112/200).",
         "",
         "| | " + " | ".join(f"{name}: before (b4d6eda) | {name}: now" for name in sets) + " |",
         "|---" * (2 * len(sets) + 1) + "|",
