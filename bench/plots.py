@@ -74,9 +74,9 @@ def speech_snr(section: dict[str, Any], out: Path, rhino: float) -> Path:
     ticks = [27, 24, 21, 18, 15, 12, 9, 6]
     ax.set_xticks(ticks, ["clean", *[str(t) for t in ticks[1:]]])
     ax.set_xlabel("signal-to-noise ratio, dB")
-    ax.set_ylabel("% spoken questions answered with the right intent")
+    ax.set_ylabel("% spoken questions answered right")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Spoken held-out questions ({section['questions']}), pocketsphinx (embedded English)")
+    ax.set_title(f"Spoken held-out questions ({section['questions']}): Whisper tiny.en hybrid vs pocketsphinx")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     return _save(fig, out / "speech_snr.png")

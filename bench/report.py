@@ -1155,6 +1155,20 @@ def _missing_md(results: Result) -> list[str]:
     s = results["sections"]
     out = ["## What is missing or weak", ""]
     out.append(f"- vosk: {VOSK_MODEL_NOTE}; its numbers are absent, not zero.")
+    wc = s.get("whisper")
+    if _ok(wc) and wc.get("figures"):
+        w = wc["figures"].get("whisper", {}).get("rtf_median", {})
+        out.append(
+            "- Whisper costs: its pass alone runs at a CPU real-time factor of "
+            + ", ".join(f"{v} ({k.split(',')[0]})" for k, v in w.items() if "alone" in k)
+            + " (target 0.15); the hybrid, with pocketsphinx's own final pass kept for red flags, at "
+            + ", ".join(f"{v} ({k})" for k, v in w.items() if "alone" not in k)
+            + ". It pads every question to a 30-s window, so short questions cost as much as long ones."
+        )
+        out.append(
+            "- Whisper tiny.en hears the robotic espeak-ng voice much worse than Piper's (word error about 3x), "
+            "and babble at 6 dB defeats both engines; spoken red flags in 12 dB babble are caught 16-17 times in 25."
+        )
     out.append(
         "- All speech is synthesized (two voices) and the noise is mixed digitally: no real speakers, rooms or "
         "microphones. Real-world accuracy will be lower."
