@@ -69,13 +69,15 @@ async def _listen(loop: HandsFree, pieces: list[bytes], pause_s: float) -> tuple
     return False, waited / 2 / 16000
 
 
-async def run(pause_s: float, every: int) -> None:
+async def run(pause_s: float, every: int, early_s: float | None = None) -> None:
     cases = tomllib.loads((ROOT / "tests" / "heldout" / "questions.toml").read_text())["case"][::every]
     cases = [c for c in cases if len(c["text"].split()) >= 3]
     voice = piper(CACHE)
     skill = build_skill(Settings())
     await skill.speech()
     settings = HandsFreeSettings()
+    if early_s is not None:
+        settings = settings.model_copy(update={"early_end_silence_s": early_s})
     cut, waits = 0, []
     try:
         for n, case in enumerate(cases):
@@ -90,7 +92,8 @@ async def run(pause_s: float, every: int) -> None:
     finally:
         await skill.close()
     print(f"engine: {skill.engine_note}")
-    print(f"{len(cases)} held-out questions, each in three runs of words with {pause_s:g} s pauses (Piper voice)")
+    print(f"{len(cases)} held-out questions, each in three runs of words with {pause_s:g} s pauses (Piper voice); "
+          f"early end after {settings.early_end_silence_s:g} s")
     print(f"cut off by the endpoint: {cut} of {len(cases)}")
     short = sum(w < settings.end_silence_s - 0.2 for w in waits)
     print(
@@ -107,8 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pause", type=float, default=0.3)
     parser.add_argument("--every", type=int, default=2, help="every n-th held-out question")
+    parser.add_argument("--early", type=float, default=None, help="override [handsfree] early_end_silence_s")
     args = parser.parse_args()
-    asyncio.run(run(args.pause, args.every))
+    asyncio.run(run(args.pause, args.every, args.early))
 
 
 if __name__ == "__main__":
