@@ -10,10 +10,6 @@ from .context import Conversation, Outcome, Reply
 from .knowledge_base import KnowledgeBase
 
 
-def sentences(kb: KnowledgeBase, fact_ids: Iterable[str], field: str = "spoken") -> list[str]:
-    return [getattr(kb.facts[f], field) for f in fact_ids]
-
-
 def finish(
     parts: Iterable[str],
     understood: IntentMatch | NotRecognized,

@@ -76,7 +76,6 @@ def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto
         kept = [f for f in planned.facts if not kb.facts[f].reassuring]
         fallback = "doctor.severe_side_effects" if side_of(part) == "injection" else "doctor.when"
         planned.facts = kept or [fallback]
-        planned.notes = [n for n in planned.notes if n]
     return planned
 
 

@@ -25,11 +25,12 @@ class Understander:
         if isinstance(event, TextQuery | Transcript) and (not isinstance(event, Transcript) or event.final):
             if len(event.text) > self._max_chars:
                 raise InputError(f"question is {len(event.text)} characters long; the limit is {self._max_chars}")
-            heard_also = event.heard_also if isinstance(event, Transcript) else ()
-            doubted = isinstance(event, Transcript) and not event.in_domain and bool(event.text.strip())
+            spoken = event if isinstance(event, Transcript) else None
+            doubted = spoken is not None and not spoken.in_domain and bool(spoken.text.strip())
+            heard_also = spoken.heard_also if spoken is not None else ()
             result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
-            transcript = event.text if isinstance(event, Transcript) else None
-            if doubted:
+            transcript = spoken.text if spoken is not None else None
+            if spoken is not None and doubted:
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a
                 # red flag or match a question clearly (the doubt is often noise, not a new topic).
                 trusted = isinstance(result, IntentMatch) and (
@@ -39,7 +40,7 @@ class Understander:
                     result = IntentMatch(
                         intent=OUT_OF_SCOPE,
                         slots={"trigger": "off-topic speech"},
-                        confidence=event.confidence,
+                        confidence=spoken.confidence,
                         text=event.text,
                     )
             yield Understood(session=event.session, result=result, transcript=transcript)
