@@ -8,7 +8,7 @@ from intents.results import IntentMatch
 from .compose import finish
 from .context import Conversation, Outcome
 from .knowledge_base import KnowledgeBase
-from .plan import MAX_PARTS, Sentence, compose, fit, has_side_variants, plan_part
+from .plan import MAX_PARTS, Planned, Sentence, compose, fit, has_side_variants, plan_part
 
 MAX_MORE_PER_TURN = 2
 
@@ -21,6 +21,9 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
     others = [p for n, p in enumerate(frame.parts) if n != at and p.intent in kb.answers]
     veto = bool(frame.severity)
     planned = [plan_part(p, conversation, kb, veto=veto) for p in [first, *others][:MAX_PARTS]]
+    if len(planned) < MAX_PARTS and any(p.intent == "why" for p in frame.parts if p is not base):
+        # "...causing my pins and needles, how does that work": the why of what was just asked.
+        planned.append(Planned(facts=[f for f in planned[0].why if f not in planned[0].facts[:1]]))
     chosen, more = compose(frame, planned, kb, conversation)
     parts = [s.text for s in chosen]
     facts = tuple(dict.fromkeys(s.fact for s in chosen if s.fact))

@@ -85,7 +85,8 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
     side = side_of(part)
     if part.ask == "why":
         # "why do my legs ache after the jab": the reasons given for that symptom on that side.
-        reasons = [f for s in (named or told) for f in s.why(side or "deficiency")]
+        # A symptom with no reason given on that side: what the facts do say of it there.
+        reasons = [f for s in (named or told) for f in (s.why(side or "deficiency") or s.on(side or "deficiency"))]
         if reasons:
             planned.facts = _unique(reasons + planned.facts)
         return

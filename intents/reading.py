@@ -20,7 +20,12 @@ from .normalize import PhraseMap, clean
 HEAD_WORDS = 3
 CUT_MARK = "xx"  # stands where denied or uncovered words were cut
 _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|mom|dad)\b")
-_CLAUSE_END = re.compile(r"[?!;]+|\.(?!\d)")
+_CLAUSE_END = re.compile(
+    r"[?!;]+|\.(?!\d)"
+    # a comma before a new question: "does it help pain, does it help sleep, and when should i worry"
+    r"|,\s*(?=(?:and\s+|or\s+)?(?:is|are|can|could|do|does|did|will|would|should|what|whats|what's|why|how|when|which|who)\b)",
+    re.IGNORECASE,
+)
 _LEAD_IN = re.compile(r"^(?:(?:and|also|plus|oh|so|ok|okay|but|uh|um|umm|er|erm|well|hey|like|right|hi|hello) )+")
 # Contractions the cleaning leaves as one word, spelled out so one pattern serves both.
 _SPELLED = {
