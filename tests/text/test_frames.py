@@ -152,3 +152,11 @@ def test_bad_frame_data_is_one_clear_error(tmp_path: Path) -> None:
     (locale / "frames.toml").write_text("[subjects]\n")
     with pytest.raises(ConfigError, match="frames"):
         load_catalog("en-us", root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no i have chest pain", "nope, ive got chest pain", "no, there is chest pain", "he isnt breathing"],
+)
+def test_a_no_that_answers_something_else_does_not_deny_what_follows(skill: Skill, text: str) -> None:
+    assert _understand(skill, text).intent == "emergency"
