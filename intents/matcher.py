@@ -246,9 +246,9 @@ class Matcher:
             # "can b12 jabs give you spots": asks about an effect the facts never mention.
             unknown = {"uncovered": (*part.uncovered, UNKNOWN_EFFECT), "asks_uncovered": True}
             return part.model_copy(update=unknown), None
-        route = None
-        if not part.asks_uncovered and (not uncovered or self._grounded(part, remainder)):
-            route = self._route(part, surface)
+        # Beside a topic the facts don't cover, only a part still grounded in B12 may be answered.
+        blocked = part.asks_uncovered or (uncovered and not self._grounded(part, remainder))
+        route = None if blocked else self._route(part, surface)
         if route is not None:
             spotted = self._spot(route.intent, surface)
             if route.intent == "compare":
@@ -262,9 +262,7 @@ class Matcher:
             confidence = round(self._phrase(surface)[0], 3) if score_routes else ROUTE_CONFIDENCE
             return part.model_copy(update={**update, "confidence": confidence}), None
         score, phrase, slots = self._phrase(surface)
-        if part.asks_uncovered or (uncovered and not self._grounded(part, remainder)):
-            return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
-        if phrase is None or score < self.threshold:
+        if blocked or phrase is None or score < self.threshold:
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
         update = {"intent": phrase.intent, "slots": {**slots, **dict(phrase.fixed)}}
         return part.model_copy(update={**update, "confidence": round(score, 3)}), None

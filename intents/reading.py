@@ -45,7 +45,8 @@ def _compile(patterns: Iterable[str], *, shortest: bool = False) -> re.Pattern[s
     # Each pattern anchored at a word start, so "rain" never fires inside "brain".
     if shortest:  # gaps match as few words as they can, so a denied mention is cut alone
         patterns = [re.sub(r"\.\{(\d+),(\d+)\}(?!\?)", r".{\1,\2}?", p) for p in patterns]
-    return re.compile("|".join(rf"\b(?:{p})" for p in patterns))
+    # No patterns match nothing: an empty alternation would match everywhere.
+    return re.compile("|".join(rf"\b(?:{p})" for p in patterns) or "(?!)")
 
 
 def _table(table: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
@@ -84,8 +85,8 @@ class FrameReader:
         self._negation = NegationScope(spec.negation)
         self._flags = {
             "emergency": _compile(safety.red_flags, shortest=True),
-            "poison": _compile(safety.poison_flags or ["(?!)"], shortest=True),
-            "pet": _compile(safety.pet_flags or ["(?!)"], shortest=True),
+            "poison": _compile(safety.poison_flags, shortest=True),
+            "pet": _compile(safety.pet_flags, shortest=True),
         }
         self._pairs = [(_compile([a], shortest=True), _compile([b], shortest=True)) for a, b in safety.paired_flags]
         self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
