@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from intents.frame import Part
 from intents.results import IntentMatch
 
@@ -48,10 +50,9 @@ def tell_more(understood: IntentMatch, conversation: Conversation, kb: Knowledge
     waiting = [f for f in conversation.more if f not in conversation.said]
     if not waiting:
         return finish([kb.say.no_more], understood, conversation, kb, remember=False)
-    chosen = fit([Sentence(kb.facts[f].spoken, rank=1, fact=f) for f in waiting[:MAX_MORE_PER_TURN]])
-    facts = tuple(s.fact for s in chosen if s.fact)
+    parts, facts = _next_facts(kb, waiting)
     rest = tuple(f for f in waiting if f not in facts)
-    return finish([s.text for s in chosen], understood, conversation, kb, facts=facts, more=rest)
+    return finish(parts, understood, conversation, kb, facts=facts, more=rest)
 
 
 def explain_why(understood: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
@@ -59,9 +60,14 @@ def explain_why(understood: IntentMatch, conversation: Conversation, kb: Knowled
         return finish([kb.say.no_context], understood, conversation, kb, remember=False)
     if not conversation.why:
         return finish([kb.say.no_why], understood, conversation, kb, remember=False)
-    chosen = fit([Sentence(kb.facts[f].spoken, rank=1, fact=f) for f in conversation.why[:MAX_MORE_PER_TURN]])
-    facts = tuple(s.fact for s in chosen if s.fact)
-    return finish([s.text for s in chosen], understood, conversation, kb, facts=facts)
+    parts, facts = _next_facts(kb, conversation.why)
+    return finish(parts, understood, conversation, kb, facts=facts)
+
+
+def _next_facts(kb: KnowledgeBase, waiting: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The first few waiting facts that fit one spoken answer, and their ids."""
+    chosen = fit([Sentence(kb.facts[f].spoken, rank=1, fact=f) for f in waiting[:MAX_MORE_PER_TURN]])
+    return [s.text for s in chosen], tuple(s.fact for s in chosen if s.fact)
 
 
 def what_about(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

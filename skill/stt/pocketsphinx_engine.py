@@ -122,9 +122,16 @@ class PocketsphinxSpec:
 
     name: ClassVar[str] = "pocketsphinx"
 
-    def build(self) -> PocketsphinxEngine:
+    def build(self, final: FinalPass | None = None) -> PocketsphinxEngine:
         return PocketsphinxEngine(
-            self.model, self.min_confidence, self.min_coverage, self.final_pass, self.hmm, self.cmninit, self.denoise
+            self.model,
+            self.min_confidence,
+            self.min_coverage,
+            self.final_pass,
+            self.hmm,
+            self.cmninit,
+            self.denoise,
+            final=final,
         )
 
     def spec(self) -> PocketsphinxSpec:

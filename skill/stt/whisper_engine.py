@@ -35,14 +35,14 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from skill.audio.speech_frames import SpeechEnd
 from skill.errors import ModelError, RecognitionError
 from skill.stt.base import SAMPLE_RATE, FinalResult, Recognizer
-from skill.stt.pocketsphinx_engine import PocketsphinxEngine, PocketsphinxSpec
+from skill.stt.pocketsphinx_engine import PocketsphinxSpec
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -143,11 +143,8 @@ def verify(path: Path) -> str:
 def verified(path: Path, cache_dir: Path) -> str:
     """`verify`, remembered by file size and modification time so a restart does not hash 75 MB again."""
     stamp = cache_dir / "whisper-verified.json"
-    seen = {
-        name: [(path / name).stat().st_mtime_ns, (path / name).stat().st_size]
-        for name in FILES
-        if (path / name).is_file()
-    }
+    stats = {name: (path / name).stat() for name in FILES if (path / name).is_file()}
+    seen = {name: [st.st_mtime_ns, st.st_size] for name, st in stats.items()}
     try:
         known = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -256,10 +253,8 @@ class WhisperEngine:
             )
         except Exception as exc:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError on bad files
             raise ModelError(f"Whisper model at {spec.model_dir} could not be loaded: {exc}") from exc
-        live = spec.live
-        self._live = PocketsphinxEngine(
-            live.model, live.min_confidence, live.min_coverage, True, live.hmm, live.cmninit, live.denoise, final=self
-        )
+        # The live pass must run its final pass: that is where Whisper's is started, in the pause.
+        self._live = replace(spec.live, final_pass=True).build(final=self)
 
     def spec(self) -> WhisperSpec:
         return self._spec
@@ -311,8 +306,8 @@ class WhisperEngine:
 
 
 def _plausible(segment: Any) -> bool:
-    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_AVG_LOGPROB:
-        return False
+    # Whisper's no-speech judgement only drops a segment whose log-probability is also low (its own
+    # rule, applied in transcribe); a low log-probability alone drops one here.
     return segment.avg_logprob >= MIN_AVG_LOGPROB and segment.compression_ratio <= MAX_COMPRESSION
 
 
