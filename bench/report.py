@@ -34,7 +34,6 @@ PY = ".venv/bin/python"
 SNRS = [24, 21, 18, 15, 12, 9, 6]
 SPEECH_SNRS = [24, 18, 12, 6]  # per engine and voice: two engines over the same audio
 ENGINES = ("whisper", "pocketsphinx")
-EARLY_END_S = 0.5  # [handsfree] early_end_silence_s when the hands-free section last ran
 # Sets scored by what the answer says (bench/answer_accuracy.py), and their first measurement on the code
 # before the question-frame work (commit b4d6eda), with the same scorer.
 ANSWER_SETS = {
@@ -148,7 +147,7 @@ def text_accuracy(quick: bool) -> Result:
     rounds = 1 if quick else 3
     skill = build_skill(Settings())
     catalog = skill.catalog
-    no_rules = SafetySpec(red_flags=("(?!)",), spoken_examples=())
+    no_rules = SafetySpec(red_flags=(), spoken_examples=())
     unsafe = Matcher(catalog.model_copy(update={"safety": no_rules}), threshold=skill.settings.matcher.threshold)
     systems: dict[str, tuple[Callable[[str], tuple[str | None, dict[str, str]]], float]] = {}
     start = time.perf_counter()
@@ -475,8 +474,13 @@ def handsfree(quick: bool) -> Result:
             text = f"failed: {exc}"
         latency = re.search(r"first answer audio \((\d+) runs.*?p50 ([\d.]+) s, p95 ([\d.]+) s", text)
         wake = re.search(r"miss rate ([\d.]+%) \((\d+/\d+)\), false accepts ([\d.]+)/h", text)
+        from skill.handsfree.settings import HandsFreeSettings
+
+        defaults = HandsFreeSettings()  # the loop runs on them
         out["handsfree_bench"] = {
             "command": " ".join(cmd),
+            "early_end_s": defaults.early_end_silence_s,
+            "end_silence_s": defaults.end_silence_s,
             "output": text,
             "latency": {"runs": int(latency[1]), "p50_s": float(latency[2]), "p95_s": float(latency[3])}
             if latency
@@ -750,8 +754,8 @@ def _headline(s: Result) -> list[str]:
             lat = extra["latency"]
             line += (
                 f"; hands-free loop in real time, from the last word: p50 {lat['p50_s']:.2f} s, "
-                f"p95 {lat['p95_s']:.2f} s, including the adaptive wait: {EARLY_END_S:g} s once a whole question is "
-                "understood, else 1 s"
+                f"p95 {lat['p95_s']:.2f} s, including the adaptive wait: {extra['early_end_s']:g} s once a whole "
+                f"question is understood, else {extra['end_silence_s']:g} s"
             )
         out.append(line + ").")
     sv, mem = s.get("server"), s.get("serve_memory")

@@ -120,7 +120,7 @@ def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
 
 def test_without_safety_rules_nothing_is_flagged_or_cut(skill: Skill) -> None:
     # An empty table must match nothing (an empty pattern matches everywhere and once hung the benchmark).
-    bare = Matcher(skill.catalog.model_copy(update={"safety": SafetySpec(red_flags=("(?!)",))}))
+    bare = Matcher(skill.catalog.model_copy(update={"safety": SafetySpec(red_flags=())}))
     result = bare.understand("i have chest pain and can b12 make me ache")
     assert isinstance(result, IntentMatch) and result.intent != "emergency" and not result.frame.uncovered
 
