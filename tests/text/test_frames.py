@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from intents import IntentMatch, load_catalog
-from intents.catalog import DATA_DIR, Catalog, SafetySpec
+from intents.catalog import DATA_DIR, Catalog, Negation, SafetySpec
 from intents.matcher import Matcher
+from intents.negation import NegationScope
 from skill.app import Skill
 from skill.errors import ConfigError
 from skill.events import Answer
@@ -123,6 +124,18 @@ def test_without_safety_rules_nothing_is_flagged_or_cut(skill: Skill) -> None:
     bare = Matcher(skill.catalog.model_copy(update={"safety": SafetySpec(red_flags=())}))
     result = bare.understand("i have chest pain and can b12 make me ache")
     assert isinstance(result, IntentMatch) and result.intent != "emergency" and not result.frame.uncovered
+
+
+def test_empty_negation_lists_deny_nothing_they_do_not_name() -> None:
+    # Only the triggers given deny; an empty list of terminators, pseudo-triggers or conditions is no rule.
+    scope = NegationScope(Negation(triggers=("no",)))
+    text = "i have chest pain but no fever"
+    pain = text.index("chest pain")
+    assert not scope.negated(text, pain, pain + len("chest pain"))
+    fever = text.index("fever")
+    assert scope.negated(text, fever, fever + len("fever"))
+    bare = NegationScope(Negation(triggers=()))
+    assert not bare.negated(text, fever, fever + len("fever"))
 
 
 def test_routes_must_name_known_intents_and_asks() -> None:
