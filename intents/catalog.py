@@ -62,6 +62,19 @@ class Lexicon(BaseModel):
     canonical: dict[str, tuple[str, ...]]
 
 
+class SemanticSpec(BaseModel):
+    """The second line for red flags: meaning, not words (intents/semantic.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(gt=0, le=1)  # cosine to the nearest spoken red-flag example
+    margin: float = Field(ge=0, le=1)  # ...and at least this much closer than to any calm sentence
+    min_words: int = Field(default=3, ge=1)
+    splits: tuple[str, ...] = ()  # words that end a clause (punctuation always does)
+    skip: tuple[str, ...] = ()  # a clause with one of these words says all is well, or asks about causes
+    calm_examples: tuple[str, ...] = ()  # symptoms people report that are not emergencies
+
+
 class SafetySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +85,7 @@ class SafetySpec(BaseModel):
     topics: dict[str, Topic] = Field(default_factory=dict)
     spoken_examples: tuple[str, ...] = ()  # red flags, as people say them
     spoken_refusals: tuple[str, ...] = ()  # out-of-scope questions, as people say them
+    semantic: SemanticSpec | None = None
 
     @property
     def out_of_scope(self) -> tuple[str, ...]:

@@ -56,6 +56,7 @@ class RedFlag(BaseModel):
 
     words: str
     kind: Literal["emergency", "poison", "pet"] = "emergency"
+    like: str | None = None  # found by meaning: the spoken red-flag example it resembles
 
 
 class QuestionFrame(BaseModel):

@@ -22,11 +22,12 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .catalog import Catalog, Route
-from .frame import Part
+from .frame import Part, RedFlag
 from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
 from .reading import CUT_MARK, FrameReader
 from .results import IntentMatch, NotRecognized, Understanding
 from .safety import DOSE, EMERGENCY, OUT_OF_SCOPE
+from .semantic import SemanticRedFlags
 from .templates import expand
 
 UNKNOWN_WEIGHT = 1.0  # an unseen word: evidence that the question is about something else
@@ -139,8 +140,9 @@ class _SlotSpotter:
 
 
 class Matcher:
-    def __init__(self, catalog: Catalog, threshold: float = 0.5) -> None:
+    def __init__(self, catalog: Catalog, threshold: float = 0.5, semantic: SemanticRedFlags | None = None) -> None:
         self.threshold = threshold
+        self.semantic = semantic  # red flags by meaning, when no rule fires (None: rules only)
         lex = catalog.lexicon
         self._norm = Normalizer(lex.fillers, lex.canonical)
         self._reader = FrameReader(catalog)
@@ -203,6 +205,11 @@ class Matcher:
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
         reading = self._reader.read(text, [surface_text] if surface != heard else [], heard_also)
         frame = reading.frame
+        if not frame.red_flags and self.semantic is not None:
+            found = self.semantic.find(text)
+            if found is not None:
+                flag = RedFlag(words=found.clause, kind=found.kind, like=found.like)  # type: ignore[arg-type]
+                frame = frame.model_copy(update={"red_flags": (flag,)})
         if frame.red_flags:
             flag = frame.red_flags[0]
             slots = {"trigger": flag.words, "kind": flag.kind}

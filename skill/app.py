@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from pathlib import Path
 
 from handlers import KnowledgeBase, load_knowledge
 from intents import Catalog, Matcher, load_catalog
+from intents import semantic
 
 from .config import Settings
 from .corpus import pronunciations, spoken_sentences
+from .embedding import SentenceEmbedder
+from .errors import ModelError
 from .events import Answer, AudioQuery, Failed
 from .hearing import Recognizer
 from .pipeline import Pipeline
@@ -30,7 +35,12 @@ class Skill:
         self.settings = settings
         self.catalog: Catalog = load_catalog(settings.skill.locale)
         self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder, settings.skill.reminder_short)
-        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold)
+        checker, self.semantic_note = (
+            _semantic_red_flags(settings.skill.locale, settings.skill.cache_path())
+            if settings.matcher.semantic_red_flags
+            else (None, "off in config.toml")
+        )
+        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold, semantic=checker)
         self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
         self.recognizer = Recognizer(self.speech)
         self.pipeline = Pipeline(
@@ -98,6 +108,19 @@ class Skill:
         if self._voice is not None:
             await self._voice.close()
             self._voice = None
+
+
+@functools.cache
+def _semantic_red_flags(locale: str, cache_dir: Path) -> tuple[semantic.SemanticRedFlags | None, str]:
+    """Built once per process: the model and the anchors' embeddings are the same for every Skill."""
+    try:
+        embedder = SentenceEmbedder()
+    except ModelError as exc:
+        log.warning("semantic red flags off (rules only): %s", exc.message)
+        return None, f"off: {exc.message}"
+    catalog = load_catalog(locale)
+    checker = semantic.build(catalog, embedder.embed, lambda texts: embedder.embed_cached(texts, cache_dir))
+    return checker, f"on ({embedder.name})"
 
 
 def build_skill(settings: Settings) -> Skill:

@@ -40,6 +40,8 @@ class MatcherSettings(_Section):
     threshold: float = Field(default=0.5, gt=0, le=1)
     # Speech the recognizer judged off-topic is still answered when it matches at least this well.
     off_topic_threshold: float = Field(default=0.55, gt=0, le=1)
+    # Red flags by meaning (a sentence-embedding model) after the word rules; off: rules only.
+    semantic_red_flags: bool = True
 
 
 class SessionSettings(_Section):

