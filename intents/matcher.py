@@ -208,7 +208,12 @@ class Matcher:
         if not frame.red_flags and self.semantic is not None:
             found = self.semantic.find(text)
             if found is not None:
-                flag = RedFlag(words=found.clause, kind=found.kind, like=found.like)  # type: ignore[arg-type]
+                # Who it happened to decides where help comes from, not which example it resembled
+                # ("the baby put my tablets in her mouth" may sit nearest a dog that ate gummies).
+                kind = "emergency"
+                if found.kind != "emergency":
+                    kind = {"child": "poison", "pet": "pet"}.get(frame.who, "emergency")
+                flag = RedFlag(words=found.clause, kind=kind, like=found.like)  # type: ignore[arg-type]
                 frame = frame.model_copy(update={"red_flags": (flag,)})
         if frame.red_flags:
             flag = frame.red_flags[0]

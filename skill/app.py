@@ -8,8 +8,7 @@ import logging
 from pathlib import Path
 
 from handlers import KnowledgeBase, load_knowledge
-from intents import Catalog, Matcher, load_catalog
-from intents import semantic
+from intents import Catalog, Matcher, load_catalog, semantic
 
 from .config import Settings
 from .corpus import pronunciations, spoken_sentences

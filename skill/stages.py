@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from handlers import KnowledgeBase, respond
@@ -28,7 +29,10 @@ class Understander:
             spoken = event if isinstance(event, Transcript) else None
             doubted = spoken is not None and not spoken.in_domain and bool(spoken.text.strip())
             heard_also = spoken.heard_also if spoken is not None else ()
-            result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
+            if self._matcher.semantic is None:
+                result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
+            else:  # the embedding model takes milliseconds: keep the event loop free meanwhile
+                result = await asyncio.to_thread(self._matcher.understand, event.text, heard_also, doubted)
             transcript = spoken.text if spoken is not None else None
             if spoken is not None and doubted:
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a
