@@ -34,6 +34,7 @@ TOKENIZER = (
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
     466247,
 )
+_MEMO: dict[str, np.ndarray] = {}  # per process too: every Skill in it shares the same anchors
 MAX_TOKENS = 64  # a clause is a few words; longer input is cut, not refused
 BATCH = 32
 
@@ -94,14 +95,17 @@ class SentenceEmbedder:
     def embed_cached(self, texts: Sequence[str], cache_dir: Path) -> np.ndarray:
         """Embeddings of fixed sentences, kept on disk: start-up pays for them once per change of text."""
         key = hashlib.sha256("\n".join([self.name, *texts]).encode()).hexdigest()[:24]
+        if key in _MEMO:
+            return _MEMO[key]
         path = cache_dir / "embeddings" / f"{key}.npy"
         try:
             cached = np.load(path)
             if cached.shape == (len(texts), 384):
-                return np.asarray(cached, dtype=np.float32)
+                _MEMO[key] = np.asarray(cached, dtype=np.float32)
+                return _MEMO[key]
         except (OSError, ValueError):
             pass
-        vectors = self.embed(texts)
+        vectors = _MEMO[key] = self.embed(texts)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npy")

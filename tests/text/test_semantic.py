@@ -102,14 +102,20 @@ def test_embeddings_are_unit_vectors_and_similar_meanings_are_close() -> None:
     assert SentenceEmbedder().embed([]).shape == (0, 384)
 
 
-def test_anchor_embeddings_are_cached_and_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
+def test_anchor_embeddings_are_cached_and_an_unwritable_cache_only_costs_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedding, "_MEMO", {})
     embedder = SentenceEmbedder()
     texts = ["my legs ache", "my chest hurts"]
     first = embedder.embed_cached(texts, tmp_path)
     files = list((tmp_path / "embeddings").glob("*.npy"))
     assert len(files) == 1 and np.allclose(np.load(files[0]), first)
-    np.save(files[0], np.zeros_like(first))  # what is on disk is what is used
+    assert embedder.embed_cached(texts, tmp_path / "elsewhere") is first  # one copy per process
+    embedding._MEMO.clear()
+    np.save(files[0], np.zeros_like(first))  # a new process reads what is on disk
     assert not embedder.embed_cached(texts, tmp_path).any()
+    embedding._MEMO.clear()
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert np.allclose(embedder.embed_cached(texts, blocked), first)
