@@ -92,8 +92,10 @@ async def run(pause_s: float, every: int, early_s: float | None = None) -> None:
     finally:
         await skill.close()
     print(f"engine: {skill.engine_note}")
-    print(f"{len(cases)} held-out questions, each in three runs of words with {pause_s:g} s pauses (Piper voice); "
-          f"early end after {settings.early_end_silence_s:g} s")
+    print(
+        f"{len(cases)} held-out questions, each in three runs of words with {pause_s:g} s pauses (Piper voice); "
+        f"early end after {settings.early_end_silence_s:g} s"
+    )
     print(f"cut off by the endpoint: {cut} of {len(cases)}")
     short = sum(w < settings.end_silence_s - 0.2 for w in waits)
     print(

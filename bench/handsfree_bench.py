@@ -145,9 +145,7 @@ def silence(seconds: float) -> bytes:
 
 def spot(settings: HandsFreeSettings, pcm: bytes) -> int:
     spotter = KeywordSpotter(settings)
-    return sum(
-        1 for i in range(0, len(pcm), 960) if (d := spotter.feed(pcm[i : i + 960])) is not None and d.is_wake
-    )
+    return sum(1 for i in range(0, len(pcm), 960) if (d := spotter.feed(pcm[i : i + 960])) is not None and d.is_wake)
 
 
 def spotting(voices: Voices, settings: HandsFreeSettings) -> dict[str, float]:
@@ -165,8 +163,14 @@ def spotting(voices: Voices, settings: HandsFreeSettings) -> dict[str, float]:
                 # after some unrelated speech and a pause, as in a room
                 lead = voices.say("the train was late again", voice) + silence(1.0)
                 misses += spot(settings, silence(0.3) + bytes(off) + lead + pcm + silence(1.0)) == 0
-    return {"fa_per_hour": false / hours, "false": false, "hours": hours, "miss_rate": misses / trials,
-            "misses": misses, "trials": trials}
+    return {
+        "fa_per_hour": false / hours,
+        "false": false,
+        "hours": hours,
+        "miss_rate": misses / trials,
+        "misses": misses,
+        "trials": trials,
+    }
 
 
 class SinkPlayer:
@@ -198,8 +202,12 @@ async def latency(voices: Voices, runs: int, end_silence_s: float = 1.0) -> tupl
     await skill.speech()
     await skill.voice()
     settings = HandsFreeSettings(follow_up_s=0, end_silence_s=end_silence_s)
-    questions = ["do b twelve shots make you sore", "can b twelve make me ache",
-                 "what are the symptoms of b twelve deficiency", "how long does the pain last"]
+    questions = [
+        "do b twelve shots make you sore",
+        "can b twelve make me ache",
+        "what are the symptoms of b twelve deficiency",
+        "how long does the pain last",
+    ]
     out, from_endpoint = [], []
     try:
         for n in range(runs):
@@ -215,9 +223,16 @@ async def latency(voices: Voices, runs: int, end_silence_s: float = 1.0) -> tupl
 
             player = SinkPlayer()
             q = voices.say(questions[n % len(questions)], "espeak:en-us")
-            mic = VirtualMic([Silence(0.5), Say(voices.say(settings.wake_phrase, "espeak:en-us")), Silence(0.5),
-                              Say(q), WaitFor(lambda p=player: p.first_answer_at is not None, 10.0)],
-                             realtime=True)
+            mic = VirtualMic(
+                [
+                    Silence(0.5),
+                    Say(voices.say(settings.wake_phrase, "espeak:en-us")),
+                    Silence(0.5),
+                    Say(q),
+                    WaitFor(lambda p=player: p.first_answer_at is not None, 10.0),
+                ],
+                realtime=True,
+            )
             loop = HandsFree(skill, settings, player, on_event)
             try:
                 await loop.run(mic.chunks())
@@ -251,8 +266,12 @@ def main() -> None:
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--end-silence", type=float, default=HandsFreeSettings().end_silence_s,
-                        help="endpoint: seconds of silence that end an utterance")
+    parser.add_argument(
+        "--end-silence",
+        type=float,
+        default=HandsFreeSettings().end_silence_s,
+        help="endpoint: seconds of silence that end an utterance",
+    )
     args = parser.parse_args()
     everything = not (args.spotting or args.latency or args.sweep)
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as tmp:
@@ -262,25 +281,34 @@ def main() -> None:
                 for plp, thr in [(1e-7, 1e-25), (1e-10, 1e-20), (1e-10, 1e-30), (1e-12, 1e-20)]:
                     s = HandsFreeSettings(wake_phrase=wake, kws_plp=plp, kws_threshold=thr)
                     r = spotting(voices, s)
-                    print(f"{wake!r:18} plp={plp:g} threshold={thr:g}: miss {r['misses']}/{r['trials']} "
-                          f"false accepts {r['false']} in {r['hours'] * 60:.1f} min = {r['fa_per_hour']:.1f}/h",
-                          flush=True)
+                    print(
+                        f"{wake!r:18} plp={plp:g} threshold={thr:g}: miss {r['misses']}/{r['trials']} "
+                        f"false accepts {r['false']} in {r['hours'] * 60:.1f} min = {r['fa_per_hour']:.1f}/h",
+                        flush=True,
+                    )
         if args.spotting or everything:
             s = HandsFreeSettings()
             t0 = time.perf_counter()
             r = spotting(voices, s)
-            print(f"wake phrase {s.wake_phrase!r} (plp={s.kws_plp:g}, threshold={s.kws_threshold:g}, "
-                  f"pause {s.pause_before_wake_s:g} s): miss rate {r['miss_rate']:.1%} ({r['misses']}/{r['trials']}), "
-                  f"false accepts {r['fa_per_hour']:.1f}/h ({r['false']} in {r['hours'] * 60:.1f} min of speech) "
-                  f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+            print(
+                f"wake phrase {s.wake_phrase!r} (plp={s.kws_plp:g}, threshold={s.kws_threshold:g}, "
+                f"pause {s.pause_before_wake_s:g} s): miss rate {r['miss_rate']:.1%} ({r['misses']}/{r['trials']}), "
+                f"false accepts {r['fa_per_hour']:.1f}/h ({r['false']} in {r['hours'] * 60:.1f} min of speech) "
+                f"[{time.perf_counter() - t0:.0f} s]",
+                flush=True,
+            )
         if args.latency or everything:
             values, after = asyncio.run(latency(voices, args.runs, args.end_silence))
             if values:
-                print(f"end of speech (last sample above -50 dBFS) -> first answer audio ({len(values)} runs, "
-                      f"end_silence_s={args.end_silence:g} included): p50 {pct(values, 50):.2f} s, "
-                      f"p95 {pct(values, 95):.2f} s, max {max(values):.2f} s")
-                print(f"endpoint -> first answer audio ({len(after)} runs): p50 {1000 * pct(after, 50):.0f} ms, "
-                      f"p95 {1000 * pct(after, 95):.0f} ms, max {1000 * max(after):.0f} ms")
+                print(
+                    f"end of speech (last sample above -50 dBFS) -> first answer audio ({len(values)} runs, "
+                    f"end_silence_s={args.end_silence:g} included): p50 {pct(values, 50):.2f} s, "
+                    f"p95 {pct(values, 95):.2f} s, max {max(values):.2f} s"
+                )
+                print(
+                    f"endpoint -> first answer audio ({len(after)} runs): p50 {1000 * pct(after, 50):.0f} ms, "
+                    f"p95 {1000 * pct(after, 95):.0f} ms, max {1000 * max(after):.0f} ms"
+                )
 
 
 if __name__ == "__main__":

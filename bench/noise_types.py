@@ -46,8 +46,10 @@ async def run(args: argparse.Namespace) -> None:
                     for a, case in zip(answers, cases, strict=True)
                 )
             fired = sum(map(steady_noise, clips))
-            print(f"{voice_name:7s} {noise_name:6s} {right[False]:3d} -> {right[True]:3d}  (gate fired on {fired})",
-                  flush=True)
+            print(
+                f"{voice_name:7s} {noise_name:6s} {right[False]:3d} -> {right[True]:3d}  (gate fired on {fired})",
+                flush=True,
+            )
     for skill in skills.values():
         await skill.close()
 

@@ -190,9 +190,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await wait_up(f"{base}/healthz")
         await wait_up(f"{trivial}/lag")
         await rps(f"{base}/v1/ask", {"text": "can b12 make me ache"}, 1.0, args.concurrency)  # warm-up
-        ask_rps, ask_lat = await rps(
-            f"{base}/v1/ask", {"text": "can b12 make me ache"}, args.seconds, args.concurrency
-        )
+        ask_rps, ask_lat = await rps(f"{base}/v1/ask", {"text": "can b12 make me ache"}, args.seconds, args.concurrency)
         triv_rps, triv_lat = await rps(f"{trivial}/trivial", {"text": "x"}, args.seconds, args.concurrency)
         print(f"concurrency {args.concurrency}, {args.seconds:g} s each")
         print(f"  /v1/ask   {ask_rps:8.0f} req/s   median latency {1000 * statistics.median(ask_lat):6.2f} ms")

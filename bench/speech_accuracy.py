@@ -106,6 +106,7 @@ async def measure(
         parts = answer.frame.parts if answer.frame else ()
         slots = next((dict(p.slots) for p in parts if p.intent == answer.intent), {})
         return answer_ok(case, got, slots, answer.facts, skill.knowledge)
+
     rows = []
     for name in voice_names:
         voice = voices[name]
@@ -126,8 +127,15 @@ async def measure(
                 # Both sides spelled alike ("b12" and "b twelve", digits as words): Whisper writes "B12".
                 errors.append(wer(" ".join(normalize(case["text"])), " ".join(normalize(heard))))
             row = SpeechRow(
-                engine, name, "none" if snr == "clean" else kind, snr, len(cases), ok, agree,
-                statistics.mean(errors), statistics.median(rtfs),
+                engine,
+                name,
+                "none" if snr == "clean" else kind,
+                snr,
+                len(cases),
+                ok,
+                agree,
+                statistics.mean(errors),
+                statistics.median(rtfs),
             )
             rows.append(row)
             if on_row is not None:

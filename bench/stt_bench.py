@@ -183,8 +183,10 @@ async def service_figures(engine: PocketsphinxEngine, pcms: list[bytes], baselin
         async with SpeechService(engine, settings) as service:
             await service.transcribe(pcms[0])
             ready.append(time.perf_counter() - t0)
-    print(f"decoder ready (service created -> first result, {settings.max_concurrent_decodes} workers): "
-          f"median {1000 * statistics.median(ready):.0f} ms, max {1000 * max(ready):.0f} ms")
+    print(
+        f"decoder ready (service created -> first result, {settings.max_concurrent_decodes} workers): "
+        f"median {1000 * statistics.median(ready):.0f} ms, max {1000 * max(ready):.0f} ms"
+    )
 
     wide = settings.model_copy(update={"max_queued_decodes": 16})
     async with SpeechService(engine, wide) as service:
@@ -209,31 +211,27 @@ def main() -> None:
     ap.add_argument("--sentences", type=Path, help="one in-domain sentence per line")
     ap.add_argument("--off-topic", type=Path, help="one off-topic sentence per line")
     ap.add_argument("--voices", default="espeak,piper")
-    ap.add_argument("--no-final-pass", dest="final_pass", action="store_false",
-                    help="final result from the live pass only (no batch-CMN re-decode)")
+    ap.add_argument(
+        "--no-final-pass",
+        dest="final_pass",
+        action="store_false",
+        help="final result from the live pass only (no batch-CMN re-decode)",
+    )
     ap.add_argument("--service-only", action="store_true", help="only loop lag and ready time")
     ap.add_argument("--threads-baseline", action="store_true", help="also lag on a thread pool")
     args = ap.parse_args()
     sentences = args.sentences.read_text().split("\n") if args.sentences else SENTENCES
     sentences = [s.strip() for s in sentences if s.strip()]
-    off = (
-        [s.strip() for s in args.off_topic.read_text().split("\n") if s.strip()]
-        if args.off_topic
-        else OFF_TOPIC
-    )
+    off = [s.strip() for s in args.off_topic.read_text().split("\n") if s.strip()] if args.off_topic else OFF_TOPIC
 
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         loads, mem0 = [], rss_mb()
         for i in range(5):
             start = time.perf_counter()
-            engine = PocketsphinxEngine(
-                build_domain_model(sentences, tmp / f"cache{i}"), final_pass=args.final_pass
-            )
+            engine = PocketsphinxEngine(build_domain_model(sentences, tmp / f"cache{i}"), final_pass=args.final_pass)
             loads.append(time.perf_counter() - start)
-        print(
-            f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads) * 1000:.0f} ms"
-        )
+        print(f"load (build LM+dict, uncached, + decoder): median {statistics.median(loads) * 1000:.0f} ms")
         print(f"memory: +{rss_mb() - mem0:.0f} MB RSS for 5 engines, {rss_mb():.0f} MB total")
 
         speech = synthesizers(tmp, ["piper"])["piper"]
@@ -265,15 +263,15 @@ def main() -> None:
                         rtfs.append(dt / (len(pcm) / 32000))
                         whole_rtfs.append(decode_whole(engine, pcm) / (len(pcm) / 32000))
                     else:
-                        accepted.setdefault(f"off-topic rejected ({cond})", []).append(
-                            not in_domain
-                        )
+                        accepted.setdefault(f"off-topic rejected ({cond})", []).append(not in_domain)
             print(f"\n[{voice}] {len(sentences)} in-domain, {len(off)} off-topic sentences")
             for cond, ws in rows.items():
                 print(
                     f"  WER {cond:10s} mean {100 * statistics.mean(ws):5.1f}%  median {100 * statistics.median(ws):5.1f}%"
                 )
-            print(f"  real-time factor: median {statistics.median(rtfs):.3f} (streamed: live pass + final pass, CPU time)")
+            print(
+                f"  real-time factor: median {statistics.median(rtfs):.3f} (streamed: live pass + final pass, CPU time)"
+            )
             print(f"  one call per file: RTF median {statistics.median(whole_rtfs):.3f} (final pass only, CPU time)")
             for name, oks in accepted.items():
                 print(f"  {name}: {sum(oks)}/{len(oks)}")

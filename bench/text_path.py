@@ -46,9 +46,7 @@ def _report(name: str, samples: list[float]) -> float:
     p50 = samples[len(samples) // 2]
     p99 = samples[int(len(samples) * 0.99)]
     rate = len(samples) / sum(samples)
-    print(
-        f"{name:22s} {rate:9.0f} utt/s   p50 {p50 * 1e3:6.3f} ms   p99 {p99 * 1e3:6.3f} ms   (n={len(samples)})"
-    )
+    print(f"{name:22s} {rate:9.0f} utt/s   p50 {p50 * 1e3:6.3f} ms   p99 {p99 * 1e3:6.3f} ms   (n={len(samples)})")
     return p50
 
 
@@ -59,13 +57,9 @@ def main() -> None:
     sentences = [c["text"] for c in tomllib.loads(GOLDEN.read_text())["case"]]
     start = time.perf_counter()
     skill = build_skill(Settings())
-    print(
-        f"start-up (catalogue, matcher index, fact base): {(time.perf_counter() - start) * 1e3:.0f} ms"
-    )
+    print(f"start-up (catalogue, matcher index, fact base): {(time.perf_counter() - start) * 1e3:.0f} ms")
     asyncio.run(_time(skill.pipeline, sentences, 2))  # warm caches
-    echo = _report(
-        "baseline echo pipeline", asyncio.run(_time(Pipeline([_Echo()]), sentences, args.rounds))
-    )
+    echo = _report("baseline echo pipeline", asyncio.run(_time(Pipeline([_Echo()]), sentences, args.rounds)))
     full = _report("full text pipeline", asyncio.run(_time(skill.pipeline, sentences, args.rounds)))
     print(f"median cost ratio full/echo: {full / echo:.1f}x")
 

@@ -52,7 +52,7 @@ class Planned:
 
 def side_of(part: Part) -> Side | None:
     if part.subject in ("deficiency", "injection"):
-        return part.subject  # type: ignore[return-value]
+        return part.subject
     if part.subject == "absorption":
         return "deficiency"
     if part.intent in INJECTION_INTENTS:

@@ -93,9 +93,7 @@ class SemanticRedFlags:
         return best
 
 
-def build(
-    catalog: Catalog, embed: Embed, embed_fixed: Embed, calm_per_template: int = 6
-) -> SemanticRedFlags | None:
+def build(catalog: Catalog, embed: Embed, embed_fixed: Embed, calm_per_template: int = 6) -> SemanticRedFlags | None:
     """The check for this catalogue (None when safety.toml has no `[semantic]` table). `embed_fixed`
     embeds the anchor sentences (and may cache them); `embed` the clauses of each question."""
     spec = catalog.safety.semantic

@@ -65,9 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("files", nargs="*", type=Path, help="WAV files, one question each")
     listen.add_argument("--json", action="store_true", help="one JSON object per file")
     listen.add_argument("--jsonl", action="store_true", help="same as --json (one object per line)")
-    listen.add_argument(
-        "--engine", choices=["auto", "vosk", "whisper", "pocketsphinx"], help="override [stt] engine"
-    )
+    listen.add_argument("--engine", choices=["auto", "vosk", "whisper", "pocketsphinx"], help="override [stt] engine")
     listen.add_argument("--mic", action="store_true", help="listen to the default microphone")
     listen.add_argument("--session", default=None, help="session id shared by all files (follow-ups)")
     _speech_options(listen)
@@ -343,7 +341,7 @@ def _models_download(args: argparse.Namespace, skill: Skill) -> int:
         dest = args.dest or skill.settings.skill.cache_path() / "stt" / "whisper"
         print(f"downloading Whisper {args.which.removeprefix('whisper-')} ...", file=sys.stderr)
         path = whisper_engine.download(args.which.removeprefix("whisper-"), dest, progress)
-        print(f"\nWhisper model ready at {path}; [stt] engine = \"auto\" finds it there", file=sys.stderr)
+        print(f'\nWhisper model ready at {path}; [stt] engine = "auto" finds it there', file=sys.stderr)
         return 0
     if args.which != "vosk":
         raise InputError(f"unknown model {args.which!r}: vosk, whisper-tiny.en, whisper-base.en or whisper-small.en")

@@ -24,9 +24,7 @@ def load_sounddevice() -> ModuleType:
     try:
         return importlib.import_module("sounddevice")
     except OSError as exc:  # raised at import when libportaudio is missing
-        raise AudioError(
-            f"no microphone found: the PortAudio library is not installed ({exc})"
-        ) from exc
+        raise AudioError(f"no microphone found: the PortAudio library is not installed ({exc})") from exc
     except ImportError as exc:
         raise AudioError("no microphone found: the 'sounddevice' package is not installed") from exc
 

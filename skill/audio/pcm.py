@@ -48,9 +48,7 @@ def decode_raw(data: bytes, fmt: PcmFormat, max_seconds: float | None = None) ->
     if fmt.encoding == "float" and fmt.sample_width != 4:
         raise AudioError(f"float PCM must be 32-bit, got {fmt.sample_width * 8}-bit")
     if len(data) % fmt.frame_bytes:
-        raise AudioError(
-            f"raw PCM length {len(data)} is not a multiple of the frame size {fmt.frame_bytes}"
-        )
+        raise AudioError(f"raw PCM length {len(data)} is not a multiple of the frame size {fmt.frame_bytes}")
     n_frames = len(data) // fmt.frame_bytes
     _check_duration(n_frames / fmt.sample_rate, max_seconds)
     if fmt == PCM16K_MONO:
@@ -89,9 +87,7 @@ def parse_wav(data: bytes) -> tuple[PcmFormat, bytes]:
             if fmt is None:
                 raise AudioError("WAV 'data' chunk comes before its 'fmt ' chunk")
             if len(body) < size:
-                raise AudioError(
-                    f"WAV is truncated: header says {size} bytes of audio, found {len(body)}"
-                )
+                raise AudioError(f"WAV is truncated: header says {size} bytes of audio, found {len(body)}")
             usable = len(body) - len(body) % fmt.frame_bytes
             return fmt, body[:usable]
         pos += 8 + size + (size & 1)  # chunks are word-aligned

@@ -39,7 +39,7 @@ GAIN_FLOOR = 0.3  # never attenuate a bin by more than ~10 dB (limits musical no
 def steady_noise(pcm: bytes) -> bool:
     """Whether `pcm` (16-bit mono) sits in steady background noise loud enough to suppress."""
     x = array("h", pcm[: len(pcm) // 2 * 2])
-    blocks = [sum(v * v for v in x[i: i + _HOP]) for i in range(0, len(x) - _HOP + 1, _HOP)]
+    blocks = [sum(v * v for v in x[i : i + _HOP]) for i in range(0, len(x) - _HOP + 1, _HOP)]
     if len(blocks) < 8:
         return False
     energies = sorted(10 * math.log10((a + b) / _N + 1e-3) for a, b in zip(blocks, blocks[1:], strict=False))
@@ -69,7 +69,7 @@ def suppress_noise(pcm: bytes) -> bytes:
     halves = np.zeros((n_frames + 1, _HOP), np.float32)
     halves[:n_frames] += frames[:, :_HOP]
     halves[1:] += frames[:, _HOP:]
-    out = halves.reshape(-1)[_N - _HOP: _N - _HOP + n_in]
+    out = halves.reshape(-1)[_N - _HOP : _N - _HOP + n_in]
     return np.clip(np.rint(out), -32768, 32767).astype(np.int16).tobytes()
 
 

@@ -63,8 +63,14 @@ def build_domain_model(
         raise ModelError("cannot build a domain language model: no sentences given")
     corpus_words = sorted({w for t in tokenized for w in t})
     key = hashlib.sha256(
-        "\n".join([_FORMAT_VERSION, str(dictionary), *(f"{w} {p}" for w, p in sorted(extra.items())),
-                   *(" ".join(t) for t in tokenized)]).encode()
+        "\n".join(
+            [
+                _FORMAT_VERSION,
+                str(dictionary),
+                *(f"{w} {p}" for w, p in sorted(extra.items())),
+                *(" ".join(t) for t in tokenized),
+            ]
+        ).encode()
     ).hexdigest()[:16]
     out = cache_dir / key
     lm_path, dict_path = out / "domain.lm", out / "domain.dict"
@@ -74,8 +80,7 @@ def build_domain_model(
     known = {w.split("(")[0] for w in prons}
     missing = tuple(w for w in corpus_words if w not in known)
     if missing:
-        log.warning("domain LM: %d words have no pronunciation and are dropped: %s",
-                    len(missing), ", ".join(missing))
+        log.warning("domain LM: %d words have no pronunciation and are dropped: %s", len(missing), ", ".join(missing))
     kept = [[w for w in t if w in known] for t in tokenized]
     kept = [t for t in kept if t]
     if not kept:
@@ -87,8 +92,7 @@ def build_domain_model(
         _atomic_write(lm_path, _arpa("\n".join(" ".join(t) for t in kept) + "\n"))
         log.info("domain LM built: %d sentences, %d words -> %s", len(kept), len(known), out)
     bigrams = frozenset((a, b) for t in kept for a, b in zip(t, t[1:], strict=False))
-    return DomainModel(lm_path, dict_path, frozenset(known), missing,
-                       tuple(" ".join(t) for t in kept), bigrams)
+    return DomainModel(lm_path, dict_path, frozenset(known), missing, tuple(" ".join(t) for t in kept), bigrams)
 
 
 def _pronunciations(dictionary: Path, words: Iterable[str]) -> dict[str, str]:

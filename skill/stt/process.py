@@ -145,7 +145,9 @@ class WorkerProcess:
         }
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "skill.stt.worker",
+                sys.executable,
+                "-m",
+                "skill.stt.worker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

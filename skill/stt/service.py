@@ -34,9 +34,7 @@ class SpeechService:
         self.engine = engine
         self.settings = settings
         spec = engine.spec()
-        self._workers = [
-            WorkerProcess(spec, f"stt-worker-{i}") for i in range(settings.max_concurrent_decodes)
-        ]
+        self._workers = [WorkerProcess(spec, f"stt-worker-{i}") for i in range(settings.max_concurrent_decodes)]
         self._stream_ids = itertools.count(1)
         self._in_flight = 0
         self._closed = False
@@ -129,9 +127,7 @@ class SpeechService:
     def _check_length(self, n_bytes: int) -> None:
         seconds = n_bytes / 2 / SAMPLE_RATE
         if seconds > self.settings.max_audio_s:
-            raise AudioError(
-                f"audio is too long: {seconds:.1f} s (limit {self.settings.max_audio_s:g} s)"
-            )
+            raise AudioError(f"audio is too long: {seconds:.1f} s (limit {self.settings.max_audio_s:g} s)")
 
     async def _ensure_started(self, worker: WorkerProcess) -> None:
         if self._closed:
@@ -200,9 +196,7 @@ class SpeechStream:
     async def __aenter__(self) -> SpeechStream:
         return self
 
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
 
     async def _run(self, request: Request) -> PartialResult | FinalResult | None:

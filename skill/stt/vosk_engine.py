@@ -53,8 +53,7 @@ def find_model(lang: str, explicit: Path | None = None) -> Path:
     """Return a vosk model directory for `lang`, or raise ModelError saying how to get one."""
     if explicit is not None:
         if not is_model_dir(explicit):
-            raise ModelError(f"vosk model not found at {explicit} (no am/final.mdl there); "
-                             + _HOW_TO_GET_ONE)
+            raise ModelError(f"vosk model not found at {explicit} (no am/final.mdl there); " + _HOW_TO_GET_ONE)
         return explicit
     pattern = re.compile(rf"vosk-model(-small)?-{re.escape(lang)}")  # vosk's own naming rule
     for d in search_dirs():
@@ -67,9 +66,7 @@ def find_model(lang: str, explicit: Path | None = None) -> Path:
     raise ModelError(f"no vosk model for '{lang}' found offline; " + _HOW_TO_GET_ONE)
 
 
-def download_model(
-    lang: str, dest: Path, progress: ProgressCallback | None = None, timeout_s: float = 10.0
-) -> Path:
+def download_model(lang: str, dest: Path, progress: ProgressCallback | None = None, timeout_s: float = 10.0) -> Path:
     """Fetch vosk's small model for `lang` from vosk's own model list into `dest`.
 
     Uses the list and base address that the vosk package itself ships with.
@@ -82,8 +79,9 @@ def download_model(
             f"cannot download the vosk model for '{lang}': the model list is unreachable "
             f"({exc}); on an offline machine, copy an unpacked model and " + _HOW_TO_GET_ONE
         ) from exc
-    names = [m["name"] for m in models
-             if m.get("lang") == lang and m.get("type") == "small" and m.get("obsolete") == "false"]
+    names = [
+        m["name"] for m in models if m.get("lang") == lang and m.get("type") == "small" and m.get("obsolete") == "false"
+    ]
     if not names:
         raise ModelError(f"vosk has no small model for language '{lang}'")
     name = names[0]
@@ -105,7 +103,7 @@ def download_model(
         if target.exists():
             shutil.rmtree(target)
         shutil.move(str(Path(tmp) / name), target)
-    return target
+    return Path(target)
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,7 @@ class VoskEngine:
         max_alternatives: int = 0,
     ) -> None:
         if not is_model_dir(model_path):
-            raise ModelError(f"not a vosk model directory: {model_path} (no am/final.mdl); "
-                             + _HOW_TO_GET_ONE)
+            raise ModelError(f"not a vosk model directory: {model_path} (no am/final.mdl); " + _HOW_TO_GET_ONE)
         vosk.SetLogLevel(-1)
         try:
             self.model = vosk.Model(str(model_path))
@@ -233,17 +230,24 @@ class VoskRecognizer:
         else:
             confidence = 1.0 if spoken else 0.0
         in_domain = bool(spoken) and UNK not in tokens and confidence >= self._engine.min_confidence
-        return FinalResult(text=text, words=tuple(words), confidence=min(1.0, confidence),
-                           in_domain=in_domain, engine=self._engine.name,
-                           alternatives=tuple(alternatives[:3]),
-                           audio_s=self._audio_bytes / 2 / SAMPLE_RATE)
+        return FinalResult(
+            text=text,
+            words=tuple(words),
+            confidence=min(1.0, confidence),
+            in_domain=in_domain,
+            engine=self._engine.name,
+            alternatives=tuple(alternatives[:3]),
+            audio_s=self._audio_bytes / 2 / SAMPLE_RATE,
+        )
 
 
 def _best(seg: dict[str, Any]) -> tuple[str, list[Word], list[str], float | None]:
     """(text, words, other texts, posterior of the best) from either vosk result shape."""
     if "alternatives" not in seg:
-        words = [Word(word=w["word"], start=w["start"], end=w["end"], confidence=w.get("conf"))
-                 for w in seg.get("result", [])]
+        words = [
+            Word(word=w["word"], start=w["start"], end=w["end"], confidence=w.get("conf"))
+            for w in seg.get("result", [])
+        ]
         return seg.get("text", ""), words, [], None
     alts = seg["alternatives"]
     if not alts:

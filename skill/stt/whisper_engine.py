@@ -308,7 +308,7 @@ class WhisperEngine:
 def _plausible(segment: Any) -> bool:
     # Whisper's no-speech judgement only drops a segment whose log-probability is also low (its own
     # rule, applied in transcribe); a low log-probability alone drops one here.
-    return segment.avg_logprob >= MIN_AVG_LOGPROB and segment.compression_ratio <= MAX_COMPRESSION
+    return bool(segment.avg_logprob >= MIN_AVG_LOGPROB and segment.compression_ratio <= MAX_COMPRESSION)
 
 
 def _spoken(text: str) -> str:

@@ -28,8 +28,11 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     out = tmp_path_factory.mktemp("ep") / "q.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(out),
-                    "what are the symptoms of b twelve deficiency"], check=True, timeout=30)
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(out), "what are the symptoms of b twelve deficiency"],
+        check=True,
+        timeout=30,
+    )
     return decode_wav(out)
 
 
@@ -98,6 +101,7 @@ async def test_microphone_chunks_cross_threads(speech: bytes) -> None:
                     if self.stopped.is_set():
                         return
                     self.callback(speech[i : i + self.blocksize * 2], self.blocksize, None, None)
+
             threading.Thread(target=run, daemon=True).start()
 
         def stop(self) -> None:
@@ -125,7 +129,6 @@ async def test_steady_white_noise_does_not_hold_the_mic_open() -> None:
     ep = Endpointer(no_speech_timeout_s=3.0, max_utterance_s=30.0)
     await asyncio.wait_for(capture_utterance(chunks(noise), ep), T)
     assert ep.done  # either never started or ended once the floor caught up
-
 
 
 async def test_speech_end_follows_the_last_speech_frame(speech: bytes) -> None:

@@ -66,10 +66,18 @@ needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not i
 
 
 @needs_sox
-@pytest.mark.parametrize("args", [
-    ["-b", "8"], ["-b", "24"], ["-b", "32"], ["-e", "floating-point", "-b", "32"],
-    ["-c", "2", "-r", "44100"], ["-r", "8000"], ["-c", "6", "-r", "48000", "-b", "24"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-b", "8"],
+        ["-b", "24"],
+        ["-b", "32"],
+        ["-e", "floating-point", "-b", "32"],
+        ["-c", "2", "-r", "44100"],
+        ["-r", "8000"],
+        ["-c", "6", "-r", "48000", "-b", "24"],
+    ],
+)
 def test_sox_formats(tmp_path: Path, args: list[str]) -> None:
     src = tmp_path / "src.wav"
     src.write_bytes(wav16(tone(440, 22050), 22050))

@@ -59,21 +59,44 @@ async def test_wake_question_follow_up_then_thats_all(skill: Skill, espeak: Spea
     events: list[HandsFreeEvent] = []
     player = FakePlayer()
     in_state = lambda s: lambda: bool(states(events)) and states(events)[-1] == s  # noqa: E731
-    mic = VirtualMic([
-        Silence(1.0), Say(espeak(WAKE)), Silence(0.5), Say(espeak(QUESTION)), Silence(1.2),
-        WaitFor(in_state("follow-up"), label="the follow-up window"),
-        Silence(0.5), Say(espeak("why does that happen")), Silence(1.2),  # no wake phrase needed
-        WaitFor(lambda: states(events).count("follow-up") == 2, label="the second follow-up window"),
-        Silence(0.5), Say(piper("that's all")), Silence(1.2),  # closes the conversation
-        WaitFor(lambda: len(player.answers) == 3 and in_state("idle")(), label="the conversation to close"),
-        Silence(0.3),
-    ])
+    mic = VirtualMic(
+        [
+            Silence(1.0),
+            Say(espeak(WAKE)),
+            Silence(0.5),
+            Say(espeak(QUESTION)),
+            Silence(1.2),
+            WaitFor(in_state("follow-up"), label="the follow-up window"),
+            Silence(0.5),
+            Say(espeak("why does that happen")),
+            Silence(1.2),  # no wake phrase needed
+            WaitFor(lambda: states(events).count("follow-up") == 2, label="the second follow-up window"),
+            Silence(0.5),
+            Say(piper("that's all")),
+            Silence(1.2),  # closes the conversation
+            WaitFor(lambda: len(player.answers) == 3 and in_state("idle")(), label="the conversation to close"),
+            Silence(0.3),
+        ]
+    )
     await converse(skill, mic, player, events)
 
     assert story(events) == [
-        "wake", "listening", "thinking", "answer:injection_aches", "speaking", "follow-up",
-        "listening", "thinking", "answer:why", "speaking", "follow-up",
-        "listening", "thinking", "answer:stop", "speaking", "idle",
+        "wake",
+        "listening",
+        "thinking",
+        "answer:injection_aches",
+        "speaking",
+        "follow-up",
+        "listening",
+        "thinking",
+        "answer:why",
+        "speaking",
+        "follow-up",
+        "listening",
+        "thinking",
+        "answer:stop",
+        "speaking",
+        "idle",
     ], (story(events), [e for e in events if isinstance(e, Heard)])
     heard = [e.text for e in events if isinstance(e, Heard)]
     assert "shot" in heard[0] and ("twelve" in heard[0] or "sore" in heard[0]), heard
@@ -88,11 +111,17 @@ async def test_wake_question_follow_up_then_thats_all(skill: Skill, espeak: Spea
 async def test_follow_up_window_closes_in_silence(skill: Skill, espeak: Speak) -> None:
     events: list[HandsFreeEvent] = []
     player = FakePlayer()
-    mic = VirtualMic([
-        Silence(1.0), Say(espeak(WAKE)), Silence(0.5), Say(espeak(QUESTION)), Silence(1.2),
-        WaitFor(lambda: "follow-up" in states(events), label="the follow-up window"),
-        Silence(HandsFreeSettings().follow_up_s + 0.5),
-    ])
+    mic = VirtualMic(
+        [
+            Silence(1.0),
+            Say(espeak(WAKE)),
+            Silence(0.5),
+            Say(espeak(QUESTION)),
+            Silence(1.2),
+            WaitFor(lambda: "follow-up" in states(events), label="the follow-up window"),
+            Silence(HandsFreeSettings().follow_up_s + 0.5),
+        ]
+    )
     await converse(skill, mic, player, events)
     assert states(events) == ["listening", "thinking", "speaking", "follow-up", "idle"]
 
@@ -101,13 +130,21 @@ async def test_wake_phrase_during_playback_stops_it_at_once(skill: Skill, espeak
     events: list[HandsFreeEvent] = []
     player = FakePlayer(speed=1.0)  # the answer "plays" for its real length, ~15 s
     said_at: list[float] = []
-    mic = VirtualMic([
-        Silence(1.0), Say(espeak(WAKE)), Silence(0.5), Say(espeak(QUESTION)), Silence(1.2),
-        WaitFor(lambda: "speaking" in states(events), label="the answer to play"),
-        Silence(0.5), Say(espeak(WAKE)), Silence(0.6),
-        WaitFor(lambda: states(events)[-1] == "listening", label="listening again"),
-        Silence(6.0),  # then say nothing: back to idle after the no-speech timeout
-    ])
+    mic = VirtualMic(
+        [
+            Silence(1.0),
+            Say(espeak(WAKE)),
+            Silence(0.5),
+            Say(espeak(QUESTION)),
+            Silence(1.2),
+            WaitFor(lambda: "speaking" in states(events), label="the answer to play"),
+            Silence(0.5),
+            Say(espeak(WAKE)),
+            Silence(0.6),
+            WaitFor(lambda: states(events)[-1] == "listening", label="listening again"),
+            Silence(6.0),  # then say nothing: back to idle after the no-speech timeout
+        ]
+    )
     original = mic._send
 
     async def spy(pcm: bytes):  # type: ignore[no-untyped-def]
@@ -120,8 +157,14 @@ async def test_wake_phrase_during_playback_stops_it_at_once(skill: Skill, espeak
     await converse(skill, mic, player, events)
 
     assert story(events)[:8] == [
-        "wake", "listening", "thinking", "answer:injection_aches", "speaking",
-        f"barge-in:{WAKE}", "wake", "listening",
+        "wake",
+        "listening",
+        "thinking",
+        "answer:injection_aches",
+        "speaking",
+        f"barge-in:{WAKE}",
+        "wake",
+        "listening",
     ], story(events)
     answer = player.answers[0]
     assert answer.stopped and answer.stopped_at is not None
@@ -133,15 +176,29 @@ async def test_wake_phrase_during_playback_stops_it_at_once(skill: Skill, espeak
 async def test_stop_during_playback_closes_the_conversation(skill: Skill, espeak: Speak) -> None:
     events: list[HandsFreeEvent] = []
     player = FakePlayer(speed=1.0)
-    mic = VirtualMic([
-        Silence(1.0), Say(espeak(WAKE)), Silence(0.5), Say(espeak(QUESTION)), Silence(1.2),
-        WaitFor(lambda: "speaking" in states(events), label="the answer to play"),
-        Silence(0.5), Say(espeak("stop")), Silence(0.6),
-        WaitFor(lambda: states(events)[-1] == "idle", label="idle"),
-    ])
+    mic = VirtualMic(
+        [
+            Silence(1.0),
+            Say(espeak(WAKE)),
+            Silence(0.5),
+            Say(espeak(QUESTION)),
+            Silence(1.2),
+            WaitFor(lambda: "speaking" in states(events), label="the answer to play"),
+            Silence(0.5),
+            Say(espeak("stop")),
+            Silence(0.6),
+            WaitFor(lambda: states(events)[-1] == "idle", label="idle"),
+        ]
+    )
     await converse(skill, mic, player, events)
     assert story(events) == [
-        "wake", "listening", "thinking", "answer:injection_aches", "speaking", "barge-in:stop", "idle",
+        "wake",
+        "listening",
+        "thinking",
+        "answer:injection_aches",
+        "speaking",
+        "barge-in:stop",
+        "idle",
     ], story(events)
     assert player.answers[0].stopped
 

@@ -82,7 +82,9 @@ def test_listen_with_a_corrupt_vosk_model_names_the_problem(tmp_path: Path) -> N
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "can b twelve make me ache"], check=True, timeout=30)
     out = subprocess.run(
         [sys.executable, "-m", "skill.cli", "listen", str(wav), str(wav), "--json", "--engine", "vosk"],
-        capture_output=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        cwd=ROOT,
         env={**__import__("os").environ, "VOSK_MODEL_PATH": str(model)},
     )
     results = [json.loads(line) for line in out.stdout.splitlines()]

@@ -43,8 +43,12 @@ def espeak(audio_dir: Path) -> Synth:
     def synth(text: str, voice: str = "en-us") -> Path:
         out = audio_dir / f"espeak-{voice}-{text.replace(' ', '_')}.wav"
         if not out.exists():
-            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text],
-                           check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
         return out
 
     return synth
@@ -73,5 +77,3 @@ def piper(audio_dir: Path) -> Synth:
 def ps_engine(tmp_path_factory: pytest.TempPathFactory) -> PocketsphinxEngine:
     model = build_domain_model(DOMAIN_SENTENCES, tmp_path_factory.mktemp("lm-cache"))
     return PocketsphinxEngine(model)
-
-

@@ -24,11 +24,14 @@ def decode(engine: PocketsphinxEngine, pcm: bytes, chunk: int = 3200) -> FinalRe
     return rec.finish()
 
 
-@pytest.mark.parametrize("text", [
-    "can b twelve make me ache",
-    "what are the symptoms of b twelve deficiency",
-    "how long does the pain last",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can b twelve make me ache",
+        "what are the symptoms of b twelve deficiency",
+        "how long does the pain last",
+    ],
+)
 def test_piper_questions_are_transcribed(ps_engine: PocketsphinxEngine, piper: Synth, text: str) -> None:
     result = decode(ps_engine, pcm_of(piper(text)))
     assert result.text == text

@@ -31,20 +31,17 @@ def settings(**kw: object) -> SttSettings:
 async def test_transcribe_real_speech(ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]) -> None:
     pcm = decode_wav(piper("how long does the pain last"))
     async with SpeechService(ps_engine, SttSettings()) as service:
-        results = await asyncio.wait_for(
-            asyncio.gather(*(service.transcribe(pcm) for _ in range(3))), T
-        )
+        results = await asyncio.wait_for(asyncio.gather(*(service.transcribe(pcm) for _ in range(3))), T)
     assert {r.text for r in results} == {"how long does the pain last"}
 
 
-async def test_stream_gives_partials_then_final(
-    ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]
-) -> None:
+async def test_stream_gives_partials_then_final(ps_engine: PocketsphinxEngine, piper: Callable[[str], Path]) -> None:
     pcm = decode_wav(piper("what are the symptoms of b twelve deficiency"))
     async with SpeechService(ps_engine, SttSettings()) as service:
         async with service.open_stream() as stream:
-            partials = [p for i in range(0, len(pcm), 3200)
-                        if (p := await asyncio.wait_for(stream.feed(pcm[i : i + 3200]), T))]
+            partials = [
+                p for i in range(0, len(pcm), 3200) if (p := await asyncio.wait_for(stream.feed(pcm[i : i + 3200]), T))
+            ]
             final = await asyncio.wait_for(stream.finish(), T)
         assert service.in_flight == 0
     assert partials and final.text == "what are the symptoms of b twelve deficiency"

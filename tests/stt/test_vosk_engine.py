@@ -30,8 +30,9 @@ def hello_pcm(audio_dir: Path) -> bytes:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     out = audio_dir / "ko-hello.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-s", "140", "-w", str(out), HELLO],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["espeak-ng", "-v", "ko", "-s", "140", "-w", str(out), HELLO], check=True, capture_output=True, timeout=30
+    )
     return decode_wav(out)
 
 
@@ -102,8 +103,10 @@ def test_find_model_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_download_offline_fails_fast_and_clearly(tmp_path: Path) -> None:
     progress: list[tuple[int, int | None]] = []
+
     def record(done: int, total: int | None) -> None:
         return progress.append((done, total))
+
     start = time.perf_counter()
     with pytest.raises(ModelError, match="cannot download the vosk model"):
         download_model("en-us", tmp_path, record, timeout_s=5)

@@ -159,9 +159,7 @@ def test_guards_drop_loops_and_inventions() -> None:
     assert "thanks for watching" in whisper_engine.INVENTED_ON_SILENCE
 
 
-def test_the_hybrid_streams_partials_then_whisper_finishes(
-    engine: whisper_engine.WhisperEngine, piper: Synth
-) -> None:
+def test_the_hybrid_streams_partials_then_whisper_finishes(engine: whisper_engine.WhisperEngine, piper: Synth) -> None:
     pcm = read_wav_16k(piper("what are the symptoms of b twelve deficiency")) + _silence(1.0)
     rec = engine.new_recognizer()
     partials = []

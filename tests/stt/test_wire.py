@@ -28,22 +28,38 @@ from skill.stt.wire import (
 )
 from skill.stt.worker import Session, serve
 
-RESULT = FinalResult(text="can b twelve make me ache", words=(Word(word="can", start=0.1, end=0.3),),
-                     confidence=0.8, in_domain=True, engine="pocketsphinx", alternatives=("a",),
-                     audio_s=1.5)
+RESULT = FinalResult(
+    text="can b twelve make me ache",
+    words=(Word(word="can", start=0.1, end=0.3),),
+    confidence=0.8,
+    in_domain=True,
+    engine="pocketsphinx",
+    alternatives=("a",),
+    audio_s=1.5,
+)
 
 
 def test_sample_rate_matches_the_audio_module() -> None:
     assert SAMPLE_RATE == TARGET_RATE
 
 
-@pytest.mark.parametrize("message", [
-    Start(FakeSpec(Path("/tmp/x"))),
-    Call(1, Open(7)), Call(2, Accept(7, b"\x01\x00" * 100)), Call(3, Finish(7)), Call(4, Drop(7)),
-    Call(5, Transcribe(b"")),
-    Ready(pid=42, load_s=0.1), StartFailed("no model"),
-    Done(3, RESULT), Done(2, PartialResult(text="can")), Done(1, None), Failed(9, "engine exploded"),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        Start(FakeSpec(Path("/tmp/x"))),
+        Call(1, Open(7)),
+        Call(2, Accept(7, b"\x01\x00" * 100)),
+        Call(3, Finish(7)),
+        Call(4, Drop(7)),
+        Call(5, Transcribe(b"")),
+        Ready(pid=42, load_s=0.1),
+        StartFailed("no model"),
+        Done(3, RESULT),
+        Done(2, PartialResult(text="can")),
+        Done(1, None),
+        Failed(9, "engine exploded"),
+    ],
+)
 def test_every_message_round_trips(message: object) -> None:
     stream = io.BytesIO(encode(message) + encode(message))
     assert read_frame(stream) == message
@@ -86,8 +102,9 @@ def test_a_failed_call_ends_only_that_stream(tmp_path: Path) -> None:
 
 
 def test_serve_answers_in_order_and_stops_at_end_of_input(tmp_path: Path) -> None:
-    inp = io.BytesIO(encode(Start(FakeSpec(tmp_path))) + encode(Call(1, Transcribe(b"\0\0")))
-                     + encode(Call(2, Finish(5))))
+    inp = io.BytesIO(
+        encode(Start(FakeSpec(tmp_path))) + encode(Call(1, Transcribe(b"\0\0"))) + encode(Call(2, Finish(5)))
+    )
     out = io.BytesIO()
     serve(inp, out)
     out.seek(0)

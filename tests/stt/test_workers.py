@@ -67,9 +67,7 @@ async def test_loop_lag_stays_low_with_four_streams(ps_engine: PocketsphinxEngin
         tick = asyncio.create_task(ticker())
         try:
             for _ in range(2):
-                results = await asyncio.wait_for(
-                    asyncio.gather(*(stream_through(service, p) for p in pcms)), 3 * T
-                )
+                results = await asyncio.wait_for(asyncio.gather(*(stream_through(service, p) for p in pcms)), 3 * T)
                 assert [r.text for r in results] == QUESTIONS
         finally:
             tick.cancel()

@@ -42,8 +42,9 @@ class Slot(_Loose):
         for authority in self.resolutions.resolutions_per_authority if self.resolutions else []:
             if authority.status.get("code") == "ER_SUCCESS_MATCH" and authority.values:
                 value = authority.values[0].get("value", {})
-                if isinstance(value, dict) and isinstance(value.get("id"), str):
-                    return value["id"]
+                found = value.get("id") if isinstance(value, dict) else None
+                if isinstance(found, str):
+                    return found
         return None
 
 
