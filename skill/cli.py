@@ -43,13 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="b12-skill", description="Offline voice skill answering questions about vitamin B12 and aches."
     )
-    parser.add_argument(
-        "--config", type=Path, default=None, help="config.toml to use (default: ./config.toml or the project's own)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the skill does (engines, requests)")
+    config_help = "config.toml to use (default: ./config.toml or the project's own)"
+    verbose_help = "log what the skill does (engines, requests)"
+    parser.add_argument("--config", type=Path, default=None, help=config_help)
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    # The same options after the subcommand ("b12-skill serve --config X"); SUPPRESS keeps one given
+    # before the subcommand from being reset by the subcommand's default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ask = sub.add_parser("ask", help="answer a typed question")
+    ask = sub.add_parser("ask", parents=[common], help="answer a typed question")
     ask.add_argument("text", nargs="?", help="the question")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
     ask.add_argument(
@@ -61,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     _speech_options(ask)
     ask.set_defaults(run=_ask)
 
-    listen = sub.add_parser("listen", help="answer spoken questions from WAV files (or the microphone)")
+    listen = sub.add_parser(
+        "listen", parents=[common], help="answer spoken questions from WAV files (or the microphone)"
+    )
     listen.add_argument("files", nargs="*", type=Path, help="WAV files, one question each")
     listen.add_argument("--json", action="store_true", help="one JSON object per file")
     listen.add_argument("--jsonl", action="store_true", help="same as --json (one object per line)")
@@ -71,37 +78,45 @@ def _parser() -> argparse.ArgumentParser:
     _speech_options(listen)
     listen.set_defaults(run=_listen)
 
-    say = sub.add_parser("say", help="speak a text to a WAV file or the sound device")
+    say = sub.add_parser("say", parents=[common], help="speak a text to a WAV file or the sound device")
     say.add_argument("text")
     say.add_argument("-o", "--output", type=Path, help="WAV file to write")
     say.add_argument("--speak", action="store_true", help="play it on the default sound device")
     say.add_argument("--rate", type=int, default=None, help="sample rate in Hz (default: the engine's own)")
     say.set_defaults(run=_say)
 
-    voices = sub.add_parser("voices", help="list the installed voices ([tts] voice takes the id)")
+    voices = sub.add_parser("voices", parents=[common], help="list the installed voices ([tts] voice takes the id)")
     voices.add_argument("--english", action="store_true", help="English voices only")
     voices.set_defaults(run=_voices)
 
-    chat = sub.add_parser("chat", help="type questions and read the answers")
+    chat = sub.add_parser("chat", parents=[common], help="type questions and read the answers")
     chat.set_defaults(run=_chat)
 
-    main_job = sub.add_parser("run", help="the main job: hands-free with a microphone, else the backend")
+    main_job = sub.add_parser(
+        "run", parents=[common], help="the main job: hands-free with a microphone, else the backend"
+    )
     main_job.set_defaults(run=_run)
 
-    serve = sub.add_parser("serve", help="run the backend: HTTP + WebSocket + Alexa endpoint + Wyoming")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the backend: HTTP + WebSocket + Alexa endpoint + Wyoming"
+    )
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default: [server] port; 0 picks a free one)")
     serve.add_argument("--wyoming-port", type=int, default=None, help="Wyoming port (default: [server] wyoming_port)")
     serve.set_defaults(run=_serve)
 
-    alexa = sub.add_parser("alexa-model", help="print the Alexa interaction model generated from intents/")
+    alexa = sub.add_parser(
+        "alexa-model", parents=[common], help="print the Alexa interaction model generated from intents/"
+    )
     alexa.add_argument("--out", default=None, help="write to this file instead of stdout")
     alexa.add_argument("--invocation", default=None, help="the invocation name")
     alexa.set_defaults(run=_alexa_model)
 
-    models = sub.add_parser("models", help="speech models")
+    models = sub.add_parser("models", parents=[common], help="speech models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     download = models_sub.add_parser(
-        "download", help="download a speech model (needs a connected machine): vosk's small model, or a Whisper size"
+        "download",
+        parents=[common],
+        help="download a speech model (needs a connected machine): vosk's small model, or a Whisper size",
     )
     download.add_argument(
         "which", nargs="?", default="vosk", help="vosk (default), whisper-tiny.en, whisper-base.en or whisper-small.en"

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,29 @@ def test_project_config_is_valid_and_used_by_default() -> None:
     settings = load_settings(PROJECT_ROOT / "config.toml")
     assert settings.skill.reminder.endswith("doctor.")
     assert settings.server.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        lambda cfg: ["--config", cfg, "ask", "what is b12", "--json"],
+        lambda cfg: ["ask", "--config", cfg, "what is b12", "--json"],
+        lambda cfg: ["ask", "what is b12", "--json", "--config", cfg, "-v"],
+        lambda cfg: ["-v", "ask", "what is b12", "--config", cfg, "--json"],
+    ],
+    ids=["before", "after the subcommand", "at the end", "split"],
+)
+def test_global_options_work_before_or_after_the_subcommand(tmp_path: Path, order: Any) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[skill]\nreminder = "Ask your own doctor, please."\n')
+    out = run(*order(str(path)))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["text"].endswith("Ask your own doctor, please.")
+
+
+def test_config_given_twice_the_one_after_the_subcommand_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text('[skill]\nreminder = "First reminder here."\n')
+    second.write_text('[skill]\nreminder = "Second reminder here."\n')
+    out = run("--config", str(first), "ask", "--config", str(second), "what is b12")
+    assert out.returncode == 0 and out.stdout.decode().strip().endswith("Second reminder here.")
