@@ -60,6 +60,13 @@ def decode_raw(data: bytes, fmt: PcmFormat, max_seconds: float | None = None) ->
     return float_to_int16(mono)
 
 
+def resample_int16(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+    """int16 mono samples at another rate (soxr HQ: anti-aliased, so 22050 -> 16000 adds no hiss)."""
+    if src_rate == dst_rate or len(pcm) == 0:
+        return pcm.astype(np.int16, copy=False)
+    return cast(np.ndarray, soxr.resample(pcm.astype(np.int16, copy=False), src_rate, dst_rate, quality="HQ"))
+
+
 def decode_wav(source: bytes | Path, max_seconds: float | None = None) -> bytes:
     """Read a WAV (bytes or a path) and return 16 kHz mono int16 PCM bytes."""
     data = source.read_bytes() if isinstance(source, Path) else source

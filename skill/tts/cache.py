@@ -18,7 +18,7 @@ from pathlib import Path
 
 from skill.tts.speech import atomic_write
 
-CACHE_VERSION = 1  # bump when the engine, the text rules or the resampler change the audio
+CACHE_VERSION = 2  # bump when the engine, the text rules or the resampler change the audio
 
 
 def cache_key(text: str, voice: str, rate_wpm: int, volume: float, sample_rate: int) -> str:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from skill.audio.pcm import resample_int16
 from skill.errors import InputError, OverloadedError, SynthesisError
 from skill.tts.cache import SpeechCache, cache_key
 from skill.tts.engine import EngineProcess, WorkerFailed
-from skill.tts.resample import resample
 from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, VoiceInfo, read_wav, speech_from_pcm, speech_from_wav
 from skill.tts.speech_text import speech_pieces, to_speech_text
@@ -122,7 +122,7 @@ class Synthesizer:
         parts = []
         for piece in speech_pieces(speech_text, self.settings.piece_chars):
             native = await self._run_piece(piece, voice_id)
-            parts.append(await asyncio.to_thread(resample, native, self.native_rate, rate))
+            parts.append(await asyncio.to_thread(resample_int16, native, self.native_rate, rate))
         speech = await asyncio.to_thread(self._finish, parts, rate)
         await asyncio.to_thread(self._cache.put, key, speech.wav)
         return speech
@@ -151,7 +151,7 @@ class Synthesizer:
         pending = b""
         for piece in speech_pieces(speech_text, self.settings.piece_chars):
             native = await self._run_piece(piece, voice_id)
-            out = await asyncio.to_thread(resample, native, self.native_rate, rate)
+            out = await asyncio.to_thread(resample_int16, native, self.native_rate, rate)
             if keep:
                 parts.append(out)
             data = pending + out.tobytes()

@@ -1,11 +1,11 @@
-"""The resampler keeps the voice band and removes what would alias."""
+"""The resampler (soxr, shared by every door) keeps the voice band and removes what would alias."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from skill.tts.resample import resample
+from skill.audio.pcm import resample_int16 as resample
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0) -> np.ndarray:
