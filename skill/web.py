@@ -1,6 +1,6 @@
-"""The push-to-talk web page: `add_web_routes(app)` serves web/ at `/` and `/static/...`.
+"""The push-to-talk web page: `add_web_routes(app)` serves skill/webpage/ at `/` and `/static/...`.
 
-Everything the page needs is in web/ (no CDN, no external fonts); the page talks to the same
+Everything the page needs is in skill/webpage/ (package data; no CDN, no external fonts); the page talks to the same
 server's /v1/stream and /v1/ask. A strict Content-Security-Policy keeps it that way.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parent / "webpage"
 _WEB_DIR = web.AppKey("web_dir", Path)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
