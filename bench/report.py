@@ -484,7 +484,7 @@ def handsfree(quick: bool) -> Result:
             text = f"failed: {exc}"
         latency = re.search(r"first answer audio \((\d+) runs.*?p50 ([\d.]+) s, p95 ([\d.]+) s", text)
         wake = re.search(r"miss rate ([\d.]+%) \((\d+/\d+)\), false accepts ([\d.]+)/h", text)
-        from skill.handsfree.settings import HandsFreeSettings
+        from skill.settings.handsfree import HandsFreeSettings
 
         defaults = HandsFreeSettings()  # the loop runs on them
         out["handsfree_bench"] = {

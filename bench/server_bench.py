@@ -52,7 +52,7 @@ async def _serve(port: int, trivial_port: int) -> None:
     from skill.app import build_skill
     from skill.config import Settings
     from skill.server.run import start_servers
-    from skill.server.settings import ServerSettings
+    from skill.settings.server import ServerSettings
 
     settings = Settings(
         server=ServerSettings(port=port, wyoming_enabled=False, rate_per_minute=1e9, rate_burst=10**9, max_streams=64)

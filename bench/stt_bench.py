@@ -27,10 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skill.audio.pcm import decode_wav  # noqa: E402
+from skill.settings.stt import SttSettings  # noqa: E402
 from skill.stt.domain_model import build_domain_model  # noqa: E402
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine  # noqa: E402
 from skill.stt.service import SpeechService  # noqa: E402
-from skill.stt.settings import SttSettings  # noqa: E402
 
 LAG_TICK_S = 0.005
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.voices import espeak, pad, piper
 from skill.config import Settings
 from skill.corpus import pronunciations, spoken_sentences
+from skill.settings.stt import SttSettings
 from skill.stt.factory import choose_engine
-from skill.stt.settings import SttSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench-speech"

@@ -9,10 +9,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
-from .handsfree.settings import HandsFreeSettings
-from .server.settings import ServerSettings
-from .stt.settings import SttSettings
-from .tts.settings import TtsSettings
+from .settings.handsfree import HandsFreeSettings
+from .settings.server import ServerSettings
+from .settings.stt import SttSettings
+from .settings.tts import TtsSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "B12_SKILL_CONFIG"

@@ -9,41 +9,26 @@ Public API:
     earcon(kind), KeywordSpotter, DevicePlayer / Player / Playback
 """
 
-# skill.config imports skill.handsfree.settings, and the loop imports skill.app: load lazily.
-import importlib
-from typing import Any
+from skill.settings.handsfree import HandsFreeSettings
 
-_LAZY = {
-    "earcon": ".earcons",
-    **dict.fromkeys(
-        [
-            "Answered",
-            "BargeIn",
-            "HandsFreeEvent",
-            "Heard",
-            "NothingHeard",
-            "Partial",
-            "State",
-            "StateChanged",
-            "Trouble",
-            "WakeHeard",
-        ],
-        ".events",
-    ),
-    "HandsFree": ".loop",
-    **dict.fromkeys(["DevicePlayer", "Playback", "Player"], ".player"),
-    **dict.fromkeys(["log_event", "run_handsfree"], ".run"),
-    "HandsFreeSettings": ".settings",
-    **dict.fromkeys(["Say", "Silence", "VirtualMic", "WaitFor"], ".sources"),
-    **dict.fromkeys(["Detection", "KeywordSpotter"], ".spotter"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .earcons import earcon
+from .events import (
+    Answered,
+    BargeIn,
+    HandsFreeEvent,
+    Heard,
+    NothingHeard,
+    Partial,
+    State,
+    StateChanged,
+    Trouble,
+    WakeHeard,
+)
+from .loop import HandsFree
+from .player import DevicePlayer, Playback, Player
+from .run import log_event, run_handsfree
+from .sources import Say, Silence, VirtualMic, WaitFor
+from .spotter import Detection, KeywordSpotter
 
 __all__ = [
     "Answered",

@@ -23,6 +23,7 @@ from skill.app import Skill
 from skill.audio.endpoint import Endpointer
 from skill.errors import SkillError
 from skill.events import Answer, AudioChunk, AudioEnd, Failed, Transcript
+from skill.settings.handsfree import HandsFreeSettings
 
 from .earcons import Earcon, earcon
 from .events import (
@@ -38,7 +39,6 @@ from .events import (
     WakeHeard,
 )
 from .player import Playback, Player
-from .settings import HandsFreeSettings
 from .spotter import Detection, KeywordSpotter
 
 log = logging.getLogger(__name__)

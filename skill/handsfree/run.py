@@ -6,11 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from skill.app import Skill
+from skill.settings.handsfree import HandsFreeSettings
 
 from .events import Answered, BargeIn, HandsFreeEvent, Heard, StateChanged, Trouble, WakeHeard
 from .loop import HandsFree, OnEvent
 from .player import DevicePlayer, Player
-from .settings import HandsFreeSettings
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,7 @@ from pocketsphinx import Decoder, get_model_path
 
 from skill.corpus import pronunciations
 from skill.errors import ConfigError
-
-from .settings import HandsFreeSettings
+from skill.settings.handsfree import HandsFreeSettings
 
 Mode = Literal["wake", "barge"]
 _FRAME = 160  # pocketsphinx frames are 10 ms at 16 kHz

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from skill.audio.pcm import PcmFormat, decode_raw, decode_wav
 from skill.errors import AudioError, InputError
-from skill.server.settings import ServerSettings
+from skill.settings.server import ServerSettings
 
 from .errors import BadJson, RequestTimeout, TooLarge, UnsupportedMedia
 

@@ -13,10 +13,10 @@ from aiohttp import web
 from skill.app import Skill
 from skill.config import Settings
 from skill.errors import ConfigError
+from skill.settings.server import ServerSettings, is_loopback
 
 from .http import create_app
 from .metrics import Metrics
-from .settings import ServerSettings, is_loopback
 from .wyoming_server import WyomingServer, start_wyoming
 
 log = logging.getLogger(__name__)

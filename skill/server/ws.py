@@ -27,12 +27,12 @@ from skill.app import Skill
 from skill.audio.pcm import PcmFormat, decode_raw, pcm_seconds
 from skill.errors import AudioError, SkillError
 from skill.events import Answer, AudioChunk, AudioEnd, Event, Failed, Transcript
+from skill.settings.server import ServerSettings
 
 from . import keys
 from .audio_in import validation_message
 from .metrics import Metrics
 from .schemas import session_id
-from .settings import ServerSettings
 from .speaking import speak
 
 log = logging.getLogger(__name__)

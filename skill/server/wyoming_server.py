@@ -48,10 +48,10 @@ from skill.audio.pcm import PcmFormat, decode_raw
 from skill.errors import AudioError, SkillError
 from skill.events import AudioChunk, AudioEnd, Failed, Transcript
 from skill.pipeline import Pipeline
+from skill.settings.server import ServerSettings
 
 from .metrics import Metrics
 from .schemas import session_id
-from .settings import ServerSettings
 from .speaking import speak
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from pathlib import Path
 from pocketsphinx import get_model_path
 
 from skill.errors import ModelError
+from skill.settings.stt import SttSettings
 from skill.stt import whisper_engine
 from skill.stt.base import EngineRef, SpeechEngine
 from skill.stt.domain_model import build_domain_model
 from skill.stt.pocketsphinx_engine import PocketsphinxSpec
-from skill.stt.settings import SttSettings
 from skill.stt.vosk_engine import VoskSpec, find_model
 
 log = logging.getLogger(__name__)

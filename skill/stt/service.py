@@ -21,9 +21,9 @@ import logging
 from types import TracebackType
 
 from skill.errors import AudioError, OverloadedError, RecognitionError
+from skill.settings.stt import SttSettings
 from skill.stt.base import SAMPLE_RATE, EngineRef, FinalResult, PartialResult
 from skill.stt.process import WorkerFailed, WorkerHung, WorkerProcess
-from skill.stt.settings import SttSettings
 from skill.stt.wire import Accept, Done, Drop, Finish, Open, Request, Transcribe
 
 log = logging.getLogger(__name__)

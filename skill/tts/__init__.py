@@ -8,9 +8,9 @@ Public API:
     say_once(text, settings, out=, speak=) for `b12-skill say`.
 """
 
+from skill.settings.tts import TtsSettings
 from skill.tts.oneshot import say_once
 from skill.tts.playback import PlaybackHandle, find_output, play
-from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, VoiceInfo, save_speech
 from skill.tts.speech_text import split_pieces, to_speech_text
 from skill.tts.synthesizer import Synthesizer

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from skill.settings.tts import TtsSettings
 from skill.tts.playback import play
-from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, save_speech
 from skill.tts.synthesizer import Synthesizer
 

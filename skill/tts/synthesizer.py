@@ -21,9 +21,9 @@ import numpy as np
 
 from skill.audio.pcm import resample_int16
 from skill.errors import InputError, OverloadedError, SynthesisError
+from skill.settings.tts import TtsSettings
 from skill.tts.cache import SpeechCache, cache_key
 from skill.tts.engine import EngineProcess, WorkerFailed
-from skill.tts.settings import TtsSettings
 from skill.tts.speech import Speech, VoiceInfo, read_wav, speech_from_pcm, speech_from_wav
 from skill.tts.speech_text import speech_pieces, to_speech_text
 

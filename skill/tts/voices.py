@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from skill.tts.settings import TtsSettings
+from skill.settings.tts import TtsSettings
 from skill.tts.speech import VoiceInfo
 from skill.tts.synthesizer import Synthesizer
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from skill.config import Settings
-from skill.server.settings import ServerSettings
+from skill.settings.server import ServerSettings
 
 QUESTION = "do b twelve shots make you sore"
 T = 10.0

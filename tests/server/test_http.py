@@ -16,7 +16,7 @@ from server_support import T, heard, settings, wav_pcm
 from skill.app import Skill
 from skill.errors import ConfigError
 from skill.server.run import Running, check_exposure, start_servers
-from skill.server.settings import ServerSettings
+from skill.settings.server import ServerSettings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import ModelError
+from skill.settings.stt import SttSettings
 from skill.stt.factory import choose_engine, load_engine
-from skill.stt.settings import SttSettings
 
 SENTENCES = ["can b twelve make me ache", "tell me more"]
 

@@ -11,9 +11,9 @@ from fake_engine import FakeEngine
 
 from skill.audio.pcm import decode_wav
 from skill.errors import AudioError, OverloadedError, RecognitionError
+from skill.settings.stt import SttSettings
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine
 from skill.stt.service import SpeechService
-from skill.stt.settings import SttSettings
 
 pytestmark = pytest.mark.asyncio
 T = 10.0  # generous per-await timeout: a real decode of a short question takes ~0.2 s

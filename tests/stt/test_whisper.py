@@ -17,9 +17,9 @@ from skill.audio.pcm import decode_wav as read_wav_16k
 from skill.config import Settings
 from skill.errors import ModelError
 from skill.events import Answer
+from skill.settings.stt import SttSettings
 from skill.stt import whisper_engine
 from skill.stt.factory import choose_engine
-from skill.stt.settings import SttSettings
 
 RATE = 16000
 Synth = Callable[[str], Path]

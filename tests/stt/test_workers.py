@@ -15,10 +15,10 @@ import pytest
 
 from skill.audio.pcm import decode_wav
 from skill.errors import RecognitionError
+from skill.settings.stt import SttSettings
 from skill.stt.base import FinalResult
 from skill.stt.pocketsphinx_engine import PocketsphinxEngine
 from skill.stt.service import SpeechService
-from skill.stt.settings import SttSettings
 
 pytestmark = pytest.mark.asyncio
 T = 20.0

@@ -19,7 +19,7 @@ from aiohttp import ClientSession, web
 from skill.app import Skill, build_skill
 from skill.config import Settings
 from skill.server.http import create_app
-from skill.server.settings import ServerSettings
+from skill.settings.server import ServerSettings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CHROMIUM = "/usr/bin/chromium"
