@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TypeVar
 
@@ -220,6 +221,15 @@ class Catalog(BaseModel):
             picks = [words[(n * 3 + k) % len(words)] for k in range(3)]
             filled = [s.replace(marker, pick) for s in filled for pick in picks]
         return filled
+
+
+def data_digest(locale: str = "en-us", root: Path = DATA_DIR) -> str:
+    """sha256 over the locale's data files: a key for anything derived from them."""
+    h = hashlib.sha256()
+    for path in sorted((root / locale).iterdir()):
+        if path.is_file():
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def load_catalog(locale: str = "en-us", root: Path = DATA_DIR) -> Catalog:

@@ -146,6 +146,7 @@ class Matcher:
         lex = catalog.lexicon
         self._norm = Normalizer(lex.fillers, lex.canonical)
         self._reader = FrameReader(catalog)
+        self.reader = self._reader  # the semantic check reads clauses as the rules do
         self._routes = catalog.frames.routes
         self._slot_keys = {i.name: tuple(sorted(i.slots)) for i in catalog.intents}
         self._spotters: dict[tuple[str, ...], _SlotSpotter] = {}

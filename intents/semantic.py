@@ -25,6 +25,7 @@ from .reading import FrameReader
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 _PUNCTUATION = re.compile(r"[.?!;,:]+")
+CALM = "calm"
 
 
 def _words(words: Sequence[str]) -> re.Pattern[str]:
@@ -93,24 +94,31 @@ class SemanticRedFlags:
         return best
 
 
-def build(catalog: Catalog, embed: Embed, embed_fixed: Embed, calm_per_template: int = 6) -> SemanticRedFlags | None:
-    """The check for this catalogue (None when safety.toml has no `[semantic]` table). `embed_fixed`
-    embeds the anchor sentences (and may cache them); `embed` the clauses of each question."""
+RECIPE = 1  # bump when anchor_sentences changes what it returns (cached anchors are keyed by it)
+
+
+def anchor_sentences(catalog: Catalog, reader: FrameReader, calm_per_template: int = 6) -> list[tuple[str, str]]:
+    """(sentence, kind) of every spoken red-flag example, then (sentence, "calm") of the catalogue's own
+    questions and `[semantic] calm_examples`: what a clause is compared with."""
     spec = catalog.safety.semantic
-    if spec is None:
-        return None
-    reader = FrameReader(catalog)
-    examples = []
+    examples: list[tuple[str, str]] = []
     for sentence in catalog.safety.spoken_examples:
         flags = reader.read(sentence).frame.red_flags
         examples.append((reader.prepare(sentence), flags[0].kind if flags else "emergency"))
-    red_sentences = {s for s, _ in examples}
-    calm = [
-        reader.prepare(s)
-        for s in (*catalog.sentences(calm_per_template), *spec.calm_examples)
-        if reader.prepare(s) not in red_sentences
-    ]
-    calm = list(dict.fromkeys(c for c in calm if c))
-    vectors = embed_fixed([s for s, _ in examples] + calm)
-    red, rest = vectors[: len(examples)], vectors[len(examples) :]
-    return SemanticRedFlags(embed, reader.prepare, spec, catalog.frames.negation, examples, red, rest)
+    red = {s for s, _ in examples}
+    extra = spec.calm_examples if spec else ()
+    calm = dict.fromkeys(reader.prepare(s) for s in (*catalog.sentences(calm_per_template), *extra))
+    return examples + [(s, CALM) for s in calm if s and s not in red]
+
+
+def checker(
+    catalog: Catalog, reader: FrameReader, embed: Embed, anchors: Sequence[tuple[str, str]], vectors: np.ndarray
+) -> SemanticRedFlags | None:
+    """The check for this catalogue from its anchors and their embeddings (None: no `[semantic]` table)."""
+    spec = catalog.safety.semantic
+    if spec is None:
+        return None
+    red = [i for i, (_, kind) in enumerate(anchors) if kind != CALM]
+    calm = [i for i, (_, kind) in enumerate(anchors) if kind == CALM]
+    examples = [anchors[i] for i in red]
+    return SemanticRedFlags(embed, reader.prepare, spec, catalog.frames.negation, examples, vectors[red], vectors[calm])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from handlers import KnowledgeBase, load_knowledge
 from intents import Catalog, Matcher, load_catalog, semantic
+from intents.catalog import data_digest
+from intents.reading import FrameReader
 
 from .config import Settings
 from .corpus import pronunciations, spoken_sentences
@@ -34,12 +36,12 @@ class Skill:
         self.settings = settings
         self.catalog: Catalog = load_catalog(settings.skill.locale)
         self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder, settings.skill.reminder_short)
-        checker, self.semantic_note = (
-            _semantic_red_flags(settings.skill.locale, settings.skill.cache_path())
-            if settings.matcher.semantic_red_flags
-            else (None, "off in config.toml")
-        )
-        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold, semantic=checker)
+        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold)
+        self.semantic_note = "off in config.toml"
+        if settings.matcher.semantic_red_flags:
+            self.matcher.semantic, self.semantic_note = _semantic_red_flags(
+                self.catalog, self.matcher.reader, settings.skill.locale, settings.skill.cache_path()
+            )
         self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
         self.recognizer = Recognizer(self.speech)
         self.pipeline = Pipeline(
@@ -110,16 +112,24 @@ class Skill:
 
 
 @functools.cache
-def _semantic_red_flags(locale: str, cache_dir: Path) -> tuple[semantic.SemanticRedFlags | None, str]:
-    """Built once per process: the model and the anchors' embeddings are the same for every Skill."""
+def _embedder() -> SentenceEmbedder | ModelError:
+    """One model per process (its files checked once)."""
     try:
-        embedder = SentenceEmbedder()
+        return SentenceEmbedder()
     except ModelError as exc:
-        log.warning("semantic red flags off (rules only): %s", exc.message)
-        return None, f"off: {exc.message}"
-    catalog = load_catalog(locale)
-    checker = semantic.build(catalog, embedder.embed, lambda texts: embedder.embed_cached(texts, cache_dir))
-    return checker, f"on ({embedder.name})"
+        return exc
+
+
+def _semantic_red_flags(
+    catalog: Catalog, reader: FrameReader, locale: str, cache_dir: Path
+) -> tuple[semantic.SemanticRedFlags | None, str]:
+    embedder = _embedder()
+    if isinstance(embedder, ModelError):
+        log.warning("semantic red flags off (rules only): %s", embedder.message)
+        return None, f"off: {embedder.message}"
+    key = f"{data_digest(locale)} recipe {semantic.RECIPE}"
+    anchors, vectors = embedder.cached_anchors(key, cache_dir, lambda: semantic.anchor_sentences(catalog, reader))
+    return semantic.checker(catalog, reader, embedder.embed, anchors, vectors), f"on ({embedder.name})"
 
 
 def build_skill(settings: Settings) -> Skill:

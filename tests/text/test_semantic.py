@@ -43,7 +43,7 @@ PARAPHRASED = [
 
 
 def without_semantic(skill: Skill) -> Matcher:
-    return Matcher(skill.catalog, threshold=skill.settings.matcher.threshold)
+    return Matcher(skill.catalog, threshold=skill.settings.matcher.threshold)  # semantic: None
 
 
 @pytest.mark.parametrize(("text", "kind"), PARAPHRASED)
@@ -102,23 +102,31 @@ def test_embeddings_are_unit_vectors_and_similar_meanings_are_close() -> None:
     assert SentenceEmbedder().embed([]).shape == (0, 384)
 
 
-def test_anchor_embeddings_are_cached_and_an_unwritable_cache_only_costs_time(
+def test_anchors_are_cached_by_their_data_and_an_unwritable_cache_only_costs_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(embedding, "_MEMO", {})
     embedder = SentenceEmbedder()
-    texts = ["my legs ache", "my chest hurts"]
-    first = embedder.embed_cached(texts, tmp_path)
-    files = list((tmp_path / "embeddings").glob("*.npy"))
-    assert len(files) == 1 and np.allclose(np.load(files[0]), first)
-    assert embedder.embed_cached(texts, tmp_path / "elsewhere") is first  # one copy per process
+    made: list[int] = []
+
+    def make() -> list[tuple[str, str]]:
+        made.append(1)
+        return [("my legs ache", "calm"), ("my chest hurts", "emergency")]
+
+    anchors, first = embedder.cached_anchors("data v1", tmp_path, make)
+    assert anchors == make()[:] and len(made) == 2 and first.shape == (2, 384)
+    made.clear()
+    assert embedder.cached_anchors("data v1", tmp_path / "elsewhere", make)[1] is first  # one copy per process
     embedding._MEMO.clear()
-    np.save(files[0], np.zeros_like(first))  # a new process reads what is on disk
-    assert not embedder.embed_cached(texts, tmp_path).any()
+    again, vectors = embedder.cached_anchors("data v1", tmp_path, make)  # a new process: read from disk
+    assert made == [] and again == anchors and np.allclose(vectors, first)
+    embedding._MEMO.clear()
+    embedder.cached_anchors("data v2", tmp_path, make)  # other data, other key: made again
+    assert made == [1]
     embedding._MEMO.clear()
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
-    assert np.allclose(embedder.embed_cached(texts, blocked), first)
+    assert np.allclose(embedder.cached_anchors("data v1", blocked, make)[1], first)
 
 
 def _fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes) -> tuple[str, str, str, int]:
@@ -150,7 +158,7 @@ def test_an_altered_model_file_is_refused_naming_it(tmp_path: Path, monkeypatch:
 
 def test_without_the_model_the_skill_runs_on_its_rules_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embedding, "MODEL", ("no_such_minilm_package", "model.onnx", "0" * 64, 1))
-    app_module._semantic_red_flags.cache_clear()
+    app_module._embedder.cache_clear()
     try:
         skill = Skill(Settings())
         assert skill.matcher.semantic is None
@@ -158,7 +166,7 @@ def test_without_the_model_the_skill_runs_on_its_rules_and_says_so(monkeypatch: 
         result = skill.matcher.understand("i have crushing chest pain")  # the rules still hold
         assert isinstance(result, IntentMatch) and result.intent == "emergency"
     finally:
-        app_module._semantic_red_flags.cache_clear()
+        app_module._embedder.cache_clear()
 
 
 def test_config_can_turn_it_off() -> None:
