@@ -38,6 +38,9 @@ class SttSettings(BaseModel):
     max_queued_decodes: int = Field(default=4, ge=0)  # beyond this, OverloadedError
     decode_timeout_s: float = Field(default=30.0, gt=0)
     max_audio_s: float = Field(default=60.0, gt=0)
+    # An open utterance holds a decoder slot only while its audio keeps coming: it is dropped after this
+    # long without audio, and after max_audio_s + this of wall time however the audio trickles in.
+    stream_idle_s: float = Field(default=5.0, gt=0)
     # Endpointing of live audio (microphone, streams).
     end_silence_s: float = Field(default=1.0, gt=0)
     no_speech_timeout_s: float = Field(default=8.0, gt=0)

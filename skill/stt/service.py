@@ -152,7 +152,9 @@ class SpeechService:
 
 class SpeechStream:
     """One utterance fed chunk by chunk, on one worker. Calls are serialized; the stream holds
-    one admission slot until it is finished or closed."""
+    one admission slot until it is finished or closed, or until its audio stops coming: no audio for
+    `stream_idle_s`, or more wall time than `max_audio_s + stream_idle_s` (a trickle of tiny frames
+    would otherwise hold the slot for hours), and the slot is freed whatever else the client sends."""
 
     def __init__(self, service: SpeechService, stream_id: int, worker: WorkerProcess) -> None:
         self._service = service
@@ -162,15 +164,30 @@ class SpeechStream:
         self._lock = asyncio.Lock()
         self._bytes = 0
         self._closed = False
+        self._expired: str | None = None  # why the watchdog dropped it
         self.last_partial: PartialResult | None = None
         worker.load += 1
+        settings = service.settings
+        loop = asyncio.get_running_loop()
+        self._idle_timer = loop.call_later(settings.stream_idle_s, self._expire, "no audio")
+        self._life_timer = loop.call_later(
+            settings.max_audio_s + settings.stream_idle_s, self._expire, "audio arriving slower than it is spoken"
+        )
 
     async def feed(self, pcm16k: bytes) -> PartialResult | None:
         async with self._lock:
             self._ensure_open()
             self._bytes += len(pcm16k)
             self._service._check_length(self._bytes)
-            partial = await self._run(Accept(self._id, pcm16k))
+            if pcm16k:  # the idle clock runs while we wait for the client, not while we decode
+                self._idle_timer.cancel()
+            try:
+                partial = await self._run(Accept(self._id, pcm16k))
+            finally:
+                if pcm16k and not self._closed:
+                    self._idle_timer = asyncio.get_running_loop().call_later(
+                        self._service.settings.stream_idle_s, self._expire, "no audio"
+                    )
             if partial is not None and not isinstance(partial, PartialResult):
                 self._close()
                 raise RecognitionError(f"speech worker sent {type(partial).__name__}, not a partial")
@@ -218,8 +235,16 @@ class SpeechStream:
             raise
 
     def _ensure_open(self) -> None:
+        if self._expired is not None:
+            raise RecognitionError(f"the utterance was dropped ({self._expired}); please say it again")
         if self._closed:
             raise RecognitionError("speech stream is already finished")
+
+    def _expire(self, why: str) -> None:
+        if not self._closed:
+            log.info("speech stream %d dropped: %s", self._id, why)
+            self._expired = why
+            self._abandon()
 
     def _abandon(self) -> None:
         """Close without a final result; the worker frees the recognizer (no reply awaited)."""
@@ -230,5 +255,7 @@ class SpeechStream:
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._idle_timer.cancel()
+            self._life_timer.cancel()
             self._worker.load -= 1
             self._service._release()

@@ -108,3 +108,41 @@ async def test_event_loop_stays_responsive(ps_engine: PocketsphinxEngine, piper:
         await asyncio.wait_for(service.transcribe(pcm * 4), T)
         task.cancel()
     assert ticks >= 3
+
+
+async def test_a_stream_without_audio_frees_its_slot(ps_engine: PocketsphinxEngine) -> None:
+    # The slot is bound by audio progress: a client that opens an utterance and goes quiet (or only
+    # sends pings and cancels elsewhere) cannot keep the recognizer from everyone else.
+    async with SpeechService(ps_engine, settings(stream_idle_s=0.3, max_queued_decodes=0)) as service:
+        stream = service.open_stream()
+        await asyncio.wait_for(stream.feed(b"\0\0" * 320), T)
+        with pytest.raises(OverloadedError):
+            service.open_stream()
+        await asyncio.sleep(0.6)
+        assert service.in_flight == 0
+        with pytest.raises(RecognitionError, match=r"dropped \(no audio\)"):
+            await asyncio.wait_for(stream.feed(b"\0\0" * 320), T)
+        async with service.open_stream() as fresh:  # the freed slot serves the next utterance
+            await asyncio.wait_for(fresh.feed(b"\0\0" * 1600), T)
+            assert (await asyncio.wait_for(fresh.finish(), T)).text == ""
+
+
+async def test_a_trickle_of_tiny_frames_cannot_hold_a_slot_for_long(ps_engine: PocketsphinxEngine) -> None:
+    # One 20-ms frame every 0.2 s never looks idle, but audio slower than speech ends at the wall limit.
+    async with SpeechService(ps_engine, settings(stream_idle_s=0.3, max_audio_s=0.6)) as service:
+        stream = service.open_stream()
+        with pytest.raises(RecognitionError, match="slower than it is spoken"):
+            for _ in range(20):
+                await asyncio.wait_for(stream.feed(b"\0\0" * 320), T)
+                await asyncio.sleep(0.2)
+        assert service.in_flight == 0
+
+
+async def test_steady_audio_is_never_cut_by_the_watchdog(ps_engine: PocketsphinxEngine) -> None:
+    async with SpeechService(ps_engine, settings(stream_idle_s=0.3)) as service:
+        async with service.open_stream() as stream:
+            for _ in range(8):  # 0.8 s of real-time audio, more than the idle limit in total
+                await asyncio.wait_for(stream.feed(b"\0\0" * 1600), T)
+                await asyncio.sleep(0.1)
+            await asyncio.wait_for(stream.finish(), T)
+        assert service.in_flight == 0
