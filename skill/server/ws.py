@@ -91,16 +91,23 @@ class StreamConversation:
     async def run(self, speak_default: bool) -> None:
         self.speak_on = speak_default
         await self.send({"type": "ready", "session": self.session, "rate": 16000, "width": 2, "channels": 1})
+        loop = asyncio.get_running_loop()
+        # Only audio, questions and ends keep the connection (and its stream slot): a client sending
+        # nothing but cancels or bad messages is closed like a silent one.
+        deadline = loop.time() + self.settings.idle_timeout_s
         while True:
             try:
-                msg = await asyncio.wait_for(self.ws.receive(), self.settings.idle_timeout_s)
+                msg = await asyncio.wait_for(self.ws.receive(), max(deadline - loop.time(), 0.0))
             except TimeoutError:
-                await self.error("timeout", f"no message for {self.settings.idle_timeout_s:g} s; closing")
+                await self.error("timeout", f"nothing asked or said for {self.settings.idle_timeout_s:g} s; closing")
                 return
             if msg.type == WSMsgType.BINARY:
                 await self.audio(msg.data)
+                if msg.data:
+                    deadline = loop.time() + self.settings.idle_timeout_s
             elif msg.type == WSMsgType.TEXT:
-                await self.command(msg.data)
+                if await self.command(msg.data):
+                    deadline = loop.time() + self.settings.idle_timeout_s
             else:  # CLOSE, CLOSING, CLOSED, ERROR (e.g. a frame over max_msg_size)
                 if msg.type == WSMsgType.ERROR:
                     log.info("websocket %s ended: %s", self.session, self.ws.exception())
@@ -114,7 +121,8 @@ class StreamConversation:
         self.metrics.error("ws", code)
         await self.send({"type": "error", "code": code, "message": message})
 
-    async def command(self, text: str) -> None:
+    async def command(self, text: str) -> bool:
+        """Handle one text message; whether it was progress (an end of speech or a question)."""
         try:
             message = json.loads(text)
         except ValueError:
@@ -123,19 +131,22 @@ class StreamConversation:
             await self.error(
                 "bad_message", 'text frames must be JSON objects such as {"type": "end"}; send audio as binary frames'
             )
-            return
+            return False
         kind = message["type"]
         if kind == "start":
             await self.start(message)
         elif kind == "end":
             await self.end()
+            return True
         elif kind == "cancel":
             await self.abort()
         elif kind == "ask" and isinstance(message.get("text"), str):
             with self.metrics.timed("answer"):
                 await self.deliver(await self.skill.ask(message["text"], self.session))
+            return True
         else:
             await self.error("bad_message", f"unknown message type {kind!r} (or a missing field)")
+        return False
 
     async def start(self, message: dict[str, Any]) -> None:
         try:

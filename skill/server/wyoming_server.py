@@ -60,6 +60,10 @@ CHUNK_SAMPLES = 1024
 VERSION = "0.1.0"
 
 
+PROGRESS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop", "synthesize", "transcript"})
+KNOWN_EVENTS = PROGRESS | {"describe", "ping"}
+
+
 class ProtocolError(Exception):
     """The peer broke the wire format; we say so in an error event and hang up."""
 
@@ -128,13 +132,16 @@ def build_info(skill: Skill) -> Event:
     ).event()
 
 
-async def read_event(reader: asyncio.StreamReader, settings: ServerSettings) -> Event | None:
+async def read_event(
+    reader: asyncio.StreamReader, settings: ServerSettings, wait_s: float | None = None
+) -> Event | None:
     """Like wyoming.event.async_read_event, but bad input is an error (not a silent end of stream)
-    and a peer that stops mid-event times out."""
+    and a peer that stops mid-event times out. `wait_s`: how long to wait for the next event."""
+    wait_s = settings.idle_timeout_s if wait_s is None else wait_s
     try:
-        line = await asyncio.wait_for(reader.readline(), settings.idle_timeout_s)
+        line = await asyncio.wait_for(reader.readline(), max(wait_s, 0.0))
     except TimeoutError:
-        raise ProtocolError(f"no event for {settings.idle_timeout_s:g} s") from None
+        raise ProtocolError(f"nothing done for {settings.idle_timeout_s:g} s; closing") from None
     except ValueError:  # over the reader's line limit
         raise ProtocolError("event header line is too long") from None
     if not line:
@@ -207,15 +214,21 @@ class SkillEventHandler(AsyncEventHandler):
             self.writer.close()
             return
         self.metrics.wyoming_connections += 1
+        loop = asyncio.get_running_loop()
+        # Only events that do something keep a connection: pings, describes and unknown events alone
+        # do not (sixteen idle pingers used to hold every connection slot).
+        deadline = loop.time() + self.settings.idle_timeout_s
         try:
             while True:
                 try:
-                    event = await read_event(self.reader, self.settings)
+                    event = await read_event(self.reader, self.settings, deadline - loop.time())
                 except ProtocolError as exc:
                     await self._error("bad_event", str(exc))
                     break
                 if event is None or not await self.handle_event(event):
                     break
+                if event.type in PROGRESS:
+                    deadline = loop.time() + self.settings.idle_timeout_s
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the peer hung up; nothing to tell it
         finally:
@@ -224,7 +237,8 @@ class SkillEventHandler(AsyncEventHandler):
             self.writer.close()
 
     async def handle_event(self, event: Event) -> bool:
-        self.metrics.request("wyoming", event.type, 200)
+        # Metric labels from a fixed set: a client inventing event types cannot grow /metrics.
+        self.metrics.request("wyoming", event.type if event.type in KNOWN_EVENTS else "other", 200)
         try:
             return await self._dispatch(event)
         except (KeyError, TypeError, ValueError) as exc:

@@ -189,3 +189,34 @@ async def test_client_gone_while_the_answer_is_sent_is_no_error(
         await ws2.send_json({"type": "ask", "text": "can b12 make me ache"})
         answer, _ = await until(ws2, "answer")
         assert answer["intent"]
+
+
+async def test_cancels_and_bad_messages_do_not_keep_a_stream_slot(skill: Skill) -> None:
+    # Eight connections sending a cancel every 20 s once held every stream slot; only audio and
+    # questions keep a connection now, so such a client is closed as if it were silent.
+    tight = await asyncio.wait_for(
+        start_servers(settings(max_streams=1, idle_timeout_s=0.6, wyoming_enabled=False), skill), T
+    )
+    url = f"http://127.0.0.1:{tight.http_port}/v1/stream?speak=0"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            async with http.ws_connect(url) as holder:
+                await receive(holder)
+                closed_at = None
+                start = asyncio.get_running_loop().time()
+                for _ in range(30):
+                    await holder.send_json({"type": "cancel"})
+                    await holder.send_str("not json")
+                    msg = await asyncio.wait_for(holder.receive(), T)
+                    if msg.type == aiohttp.WSMsgType.TEXT and json.loads(msg.data).get("code") == "timeout":
+                        closed_at = asyncio.get_running_loop().time() - start
+                        break
+                    await asyncio.sleep(0.1)
+                assert closed_at is not None and closed_at < 3.0
+            async with http.ws_connect(url) as fresh:  # the slot is free for the next client
+                await receive(fresh)  # ready
+                await fresh.send_json({"type": "ask", "text": "help"})
+                answer, _ = await until(fresh, "answer")
+                assert answer["intent"] == "help"
+    finally:
+        await asyncio.wait_for(tight.stop(), T)

@@ -14,9 +14,10 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import Describe, Info
+from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize
 
 from skill.app import Skill
@@ -189,3 +190,50 @@ async def test_connections_over_the_limit_are_refused_with_a_reason(skill: Skill
         await held[1].disconnect()
     finally:
         await capped.stop()
+
+
+async def test_pings_alone_do_not_keep_a_connection(skill: Skill) -> None:
+    from server_support import settings
+
+    from skill.server.run import start_servers
+
+    tight = await asyncio.wait_for(start_servers(settings(idle_timeout_s=0.6), skill), T)
+    try:
+        assert tight.wyoming_port is not None
+        start = asyncio.get_running_loop().time()
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", tight.wyoming_port), T)
+        said = None
+        try:
+            for _ in range(30):
+                await async_write_event(Ping(text="still here").event(), writer)
+                event = await asyncio.wait_for(async_read_event(reader), T)
+                if event is None:
+                    said = "closed"
+                    break
+                if Error.is_type(event.type):
+                    said = Error.from_event(event).text
+                    break
+                await asyncio.sleep(0.1)
+        except ConnectionError:  # closed between a pong and the next ping
+            said = "closed"
+        finally:
+            writer.close()
+        assert said is not None, "a client sending only pings kept its connection"
+        assert said == "closed" or "nothing done" in said
+        assert asyncio.get_running_loop().time() - start < 3.0
+    finally:
+        await asyncio.wait_for(tight.stop(), T)
+
+
+async def test_invented_event_types_do_not_grow_the_metrics(running: Running, base: str) -> None:
+    import aiohttp
+
+    async with client(running) as c:
+        for n in range(2000):
+            await c.write_event(Event(type=f"made-up-{n}", data={}))
+        await c.write_event(Ping(text="done").event())
+        assert Pong.is_type((await read(c)).type)
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as response:
+        text = await response.text()
+    assert "made-up" not in text and 'route="other"' in text
+    assert len(text.encode()) < 20_000
