@@ -6,7 +6,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
 from .settings.handsfree import HandsFreeSettings
@@ -59,6 +59,18 @@ class Settings(_Section):
     handsfree: HandsFreeSettings = HandsFreeSettings()
     source: Path | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="after")
+    def _streams_fit_the_recognizer(self) -> Settings:
+        # Every open stream holds a recognizer slot for its whole utterance: admitting more streams than
+        # the recognizer takes loses spoken questions at the advertised capacity.
+        slots = self.stt.max_concurrent_decodes + self.stt.max_queued_decodes
+        if self.server.max_streams > slots:
+            raise ValueError(
+                f"[server] max_streams ({self.server.max_streams}) is more than the recognizer admits: [stt] "
+                f"max_concurrent_decodes + max_queued_decodes = {slots}"
+            )
+        return self
+
 
 def default_config_path() -> Path | None:
     """--config wins; then $B12_SKILL_CONFIG, ./config.toml, and the project's own config.toml."""
@@ -86,4 +98,6 @@ def load_settings(path: Path | None = None) -> Settings:
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"{path}: unknown key '{key}'") from None
+        if not key:  # a rule between tables
+            raise ConfigError(f"{path}: {err['msg'].removeprefix('Value error, ')}") from None
         raise ConfigError(f"{path}: key '{key}': {err['msg']}") from None

@@ -198,7 +198,10 @@ class StreamConversation:
                 await self.send({"type": "partial", "text": out.text})
             elif isinstance(out, Answer | Failed):
                 if isinstance(out, Failed):
-                    self._reset()  # the recognizer dropped its stream; the next audio starts afresh
+                    self._reset()  # the recognizer dropped its stream
+                    # Refused or failed mid-utterance: one error, and the rest of this utterance is
+                    # dropped (not one error per frame); the next "start" or "end" begins afresh.
+                    self._discarding = isinstance(event, AudioChunk)
                 await self.deliver(out)
 
     async def deliver(self, result: Answer | Failed) -> None:

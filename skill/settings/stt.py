@@ -35,7 +35,9 @@ class SttSettings(BaseModel):
     # espeak-ng and Piper; live CMN adapts within the utterance from there.
     pocketsphinx_cmninit: str = "48.4,0.26,-2.96,13.1,-4.10,-3.24,1.71,-12.2,-4.30,-2.64,4.31,0.38,-7.39"
     max_concurrent_decodes: int = Field(default=2, ge=1)
-    max_queued_decodes: int = Field(default=4, ge=0)  # beyond this, OverloadedError
+    # Beyond concurrent + queued, OverloadedError. An open stream holds one for its whole utterance, so
+    # this leaves room for [server] max_streams streams and as many whole-file requests.
+    max_queued_decodes: int = Field(default=14, ge=0)
     decode_timeout_s: float = Field(default=30.0, gt=0)
     max_audio_s: float = Field(default=60.0, gt=0)
     # An open utterance holds a decoder slot only while its audio keeps coming: it is dropped after this

@@ -220,3 +220,31 @@ async def test_cancels_and_bad_messages_do_not_keep_a_stream_slot(skill: Skill) 
                 assert answer["intent"] == "help"
     finally:
         await asyncio.wait_for(tight.stop(), T)
+
+
+async def test_a_refused_utterance_gets_one_busy_error_not_one_per_frame(
+    http: aiohttp.ClientSession, base: str, skill: Skill, pcm16k: bytes
+) -> None:
+    service = await asyncio.wait_for(skill.speech(), T)
+    limit = service.settings.max_concurrent_decodes + service.settings.max_queued_decodes
+    held = [service.open_stream() for _ in range(limit - service.in_flight)]  # the recognizer is full
+    try:
+        async with http.ws_connect(f"{base}/v1/stream?speak=0") as ws:
+            await receive(ws)
+            await send_audio(ws, pcm16k, step=640)  # ~150 frames of 20 ms
+            await ws.send_json({"type": "end"})
+            await ws.send_json({"type": "ask", "text": "help"})
+            answer, seen = await until(ws, "answer")
+            errors = [m for m in seen if isinstance(m, dict) and m["type"] == "error"]
+            assert [e["code"] for e in errors] == ["overloaded"], errors
+            assert answer["intent"] == "help"
+            for stream in held:
+                await stream.aclose()
+            held = []
+            await send_audio(ws, pcm16k)  # the next utterance is heard again
+            await ws.send_json({"type": "end"})
+            answer, _ = await until(ws, "answer")
+            assert heard(answer["transcript"])
+    finally:
+        for stream in held:
+            await stream.aclose()

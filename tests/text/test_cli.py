@@ -94,6 +94,9 @@ def test_chat_keeps_the_conversation_and_ends_on_stop() -> None:
         ("[sessions]\nidle_timeout_s = -1\n", "key 'sessions.idle_timeout_s'"),
         ("[wat]\n", "unknown key 'wat'"),
         ("[skill\n", "not valid TOML"),
+        # more streams than the recognizer admits would lose questions at the advertised capacity
+        ("[server]\nmax_streams = 20\n", "max_streams (20) is more than the recognizer admits"),
+        ("[stt]\nmax_queued_decodes = 2\n", "max_streams (8) is more than the recognizer admits"),
     ],
 )
 def test_bad_config_stops_with_one_line_naming_file_and_key(tmp_path: Path, config: str, message: str) -> None:
