@@ -69,6 +69,8 @@ def raw_format(request: web.Request) -> PcmFormat | None:
 async def decode_request_audio(request: web.Request, body: bytes, max_seconds: float) -> bytes:
     """A WAV body, or raw PCM described by the query: 16 kHz mono int16 out."""
     fmt = raw_format(request)
+    if "Content-Type" not in request.headers:  # aiohttp would assume application/octet-stream
+        raise UnsupportedMedia("expected a WAV (audio/wav) or raw PCM body, got no Content-Type")
     ctype = request.content_type.lower()
     if fmt is not None:
         if ctype not in RAW_TYPES and not ctype.startswith("audio/"):

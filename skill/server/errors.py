@@ -45,6 +45,13 @@ class RateLimited(ApiError):
         self.retry_after_s = retry_after_s
 
 
+class Forbidden(ApiError):
+    """A request from somewhere it may not come from (another site's page, a rebound host name)."""
+
+    code = "forbidden"
+    status = 403
+
+
 class Busy(ApiError):
     code = "busy"
     status = 409
@@ -64,6 +71,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "bad_message": 400,
     "bad_signature": 400,
     "unauthorized": 401,
+    "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "timeout": 408,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -12,14 +13,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from skill.errors import SkillError
+from skill.settings.server import ServerSettings, is_loopback
 
 from . import keys
-from .errors import ApiError, RateLimited, RequestTimeout, Unauthorized, status_for
+from .errors import ApiError, Forbidden, RateLimited, RequestTimeout, Unauthorized, status_for
 from .schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/healthz"})  # liveness probes carry no token
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -77,6 +80,9 @@ def _code_of(response: web.StreamResponse) -> str:
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bearer token (when one is configured) and the per-client request rate."""
     settings = request.app[keys.SETTINGS].server
+    _check_host(request, settings)
+    if request.method not in SAFE_METHODS or request.path == "/v1/stream":
+        _check_origin(request, settings)
     if request.path in OPEN_PATHS:
         return await handler(request)
     if settings.token is not None and not _alexa_signed(request):
@@ -84,6 +90,41 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise Unauthorized("a bearer token is required: send 'Authorization: Bearer <token>'")
     request.app[keys.LIMITER].check(request.remote or "unknown")
     return await handler(request)
+
+
+def _check_host(request: web.Request, settings: ServerSettings) -> None:
+    # A DNS-rebinding page reaches us under its own domain name; an IP address or a name we know is fine.
+    name = _host_name(request.headers.get("Host", ""))
+    if not name:
+        raise Forbidden("a Host header is required")
+    allowed = {settings.host.lower(), *(h.lower() for h in settings.allowed_hosts)}
+    if not (name in allowed or is_loopback(name) or _is_ip(name)):
+        raise Forbidden(f"requests for host {name[:80]!r} are not served; add it to [server] allowed_hosts")
+
+
+def _check_origin(request: web.Request, settings: ServerSettings) -> None:
+    # Browsers send Origin on cross-site POSTs and WebSocket upgrades; other clients send none.
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    own = f"{request.scheme}://{request.headers.get('Host', '')}".lower()
+    if origin.lower() != own and origin.rstrip("/") not in settings.allowed_origins:
+        raise Forbidden(f"requests from {origin[:80]!r} are not allowed; add it to [server] allowed_origins")
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8321
+        return host[1 : host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _alexa_signed(request: web.Request) -> bool:

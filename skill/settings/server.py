@@ -34,6 +34,12 @@ class ServerSettings(BaseModel):
     read_timeout_s: float = Field(default=10.0, gt=0)  # a request body / Wyoming event must arrive within this
     idle_timeout_s: float = Field(default=60.0, gt=0)  # a WebSocket / Wyoming connection with no message
     max_speech_chars: int = Field(default=2000, ge=10)
+    # Against DNS rebinding and cross-site use from pages a user visits: a request's Host must be an IP
+    # address, a loopback name, `host` or one of these names; a browser request (one with an Origin)
+    # that changes something or opens the WebSocket must come from this server's own page or one of
+    # these origins ("http://homeassistant.local:8123").
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
     # Alexa-style endpoint. Verification follows Amazon's rules; turn it off only for local testing.
     alexa_enabled: bool = True
     alexa_verify: bool = True

@@ -114,6 +114,7 @@ async def test_listen_raw_pcm_and_speak(
         (lambda w: b"not a wav at all", "audio/wav", "", 400, "bad_audio"),
         (lambda w: b"", "audio/wav", "", 400, "bad_audio"),
         (lambda w: w, "text/plain", "", 415, "unsupported_media_type"),
+        (lambda w: w, "", "", 415, "unsupported_media_type"),  # no Content-Type: a cross-site simple request
         (lambda w: w[44:45], "application/octet-stream", "?rate=16000", 400, "bad_audio"),  # half a sample
         (lambda w: w[44:], "application/octet-stream", "", 400, "bad_audio"),  # raw with no format
         (lambda w: w[44:], "application/octet-stream", "?rate=99", 400, "bad_audio"),
@@ -124,7 +125,10 @@ async def test_bad_audio_gets_4xx(
     http: aiohttp.ClientSession, base: str, question_wav: bytes, mutate, ctype: str, query: str, status: int, code: str
 ) -> None:
     async with http.post(
-        f"{base}/v1/listen{query}", data=mutate(question_wav), headers={"Content-Type": ctype}
+        f"{base}/v1/listen{query}",
+        data=mutate(question_wav),
+        headers={"Content-Type": ctype} if ctype else {},
+        skip_auto_headers=() if ctype else ["Content-Type"],
     ) as resp:
         assert resp.status == status, await resp.text()
         assert (await resp.json())["code"] == code
@@ -192,7 +196,7 @@ async def raw_request(port: int, head: bytes, body: bytes, close_after: bool) ->
 async def test_slow_client_times_out_with_408(skill: Skill) -> None:
     quick = await asyncio.wait_for(start_servers(settings(read_timeout_s=0.3, wyoming_enabled=False), skill), T)
     try:
-        head = b"POST /v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        head = b"POST /v1/ask HTTP/1.1\r\nHost: [::1]\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
         reply = await raw_request(quick.http_port, head, b'{"text": "can', close_after=False)
         assert reply.startswith(b"HTTP/1.1 408") and b'"code":"timeout"' in reply
         # A truncated body (the client hangs up mid-body) must not disturb anyone else.
@@ -266,3 +270,59 @@ async def test_healthz_metrics_openapi(http: aiohttp.ClientSession, base: str) -
     schemas = doc["components"]["schemas"]
     assert {"Answer", "Failed", "AskRequest", "ErrorBody", "ListenResult", "Health"} <= schemas.keys()
     assert "/v1/ask" in doc["paths"] and json.dumps(doc).count("#/components/schemas/") > 5
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Host": "rebind.evil.example"}, 403),  # DNS rebinding: another site's name for our address
+        ({"Host": "rebind.evil.example:8321"}, 403),
+        ({"Origin": "http://evil.example"}, 403),  # a page on another site posting to us
+        ({"Origin": "null"}, 403),
+        ({"Host": "localhost"}, 200),
+        ({"Host": "127.0.0.1:1234", "Origin": "http://127.0.0.1:1234"}, 200),  # our own page
+        ({"Host": "[::1]:8321"}, 200),
+        ({"Host": "192.168.1.20:8321"}, 200),  # an address, not a name: no rebinding possible
+        ({}, 200),  # no Origin: not a browser
+    ],
+)
+async def test_other_sites_and_rebound_names_are_refused(
+    http: aiohttp.ClientSession, base: str, headers: dict[str, str], status: int
+) -> None:
+    async with http.post(f"{base}/v1/ask", json={"text": "what is b12"}, headers=headers) as resp:
+        assert resp.status == status, await resp.text()
+        if status == 403:
+            assert (await resp.json())["code"] == "forbidden"
+    await assert_still_serving(http, base)
+
+
+async def test_a_cross_site_websocket_is_refused_before_the_upgrade(http: aiohttp.ClientSession, base: str) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await asyncio.wait_for(http.ws_connect(f"{base}/v1/stream", headers={"Origin": "http://evil.example"}), T)
+    assert refused.value.status == 403
+    origin = base  # the page's own origin is welcome
+    async with http.ws_connect(f"{base}/v1/stream?speak=0", headers={"Origin": origin}) as ws:
+        assert (await asyncio.wait_for(ws.receive_json(), T))["type"] == "ready"
+
+
+async def test_configured_hosts_and_origins_are_served(skill: Skill) -> None:
+    from skill.server.run import start_servers
+
+    servers = await asyncio.wait_for(
+        start_servers(
+            settings(
+                allowed_hosts=("b12.home.arpa",),
+                allowed_origins=("http://homeassistant.local:8123",),
+                wyoming_enabled=False,
+            ),
+            skill,
+        ),
+        T,
+    )
+    try:
+        url = f"http://127.0.0.1:{servers.http_port}/v1/ask"
+        headers = {"Host": "b12.home.arpa", "Origin": "http://homeassistant.local:8123"}
+        async with aiohttp.ClientSession() as http, http.post(url, json={"text": "hi"}, headers=headers) as resp:
+            assert resp.status == 200
+    finally:
+        await asyncio.wait_for(servers.stop(), T)
