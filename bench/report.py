@@ -702,8 +702,10 @@ def _headline(s: Result) -> list[str]:
     t = s.get("text")
     if _ok(t) and t.get("answers"):
         for name, now in t["answers"].items():
-            before = ANSWER_BASELINE.get(name, {}).get("right")
-            was = f" (before the question-frame work: {_pct(*before)})" if before else ""
+            base = ANSWER_BASELINE.get(name, {})
+            before = base.get("right")
+            when = f"at {base['commit']}" if "commit" in base else "before the question-frame work"
+            was = f" ({when}: {_pct(*before)})" if before else ""
             red, calm = now["red_flags_escalated"], now["false_alarms_negated"]
             out.append(
                 f"- Answers to questions as people ask them, {name}: **{_pct(now['right'], now['cases'])}** answered "
