@@ -100,8 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve", parents=[common], help="run the backend: HTTP + WebSocket + Alexa endpoint + Wyoming"
     )
-    serve.add_argument("--port", type=int, default=None, help="HTTP port (default: [server] port; 0 picks a free one)")
-    serve.add_argument("--wyoming-port", type=int, default=None, help="Wyoming port (default: [server] wyoming_port)")
+    serve.add_argument(
+        "--port", type=_port, default=None, help="HTTP port (default: [server] port; 0 picks a free one)"
+    )
+    serve.add_argument("--wyoming-port", type=_port, default=None, help="Wyoming port (default: [server] wyoming_port)")
     serve.set_defaults(run=_serve)
 
     alexa = sub.add_parser(
@@ -125,6 +127,16 @@ def _parser() -> argparse.ArgumentParser:
     download.add_argument("--dest", type=Path, default=None, help="folder for models (default: each engine's own)")
     download.set_defaults(run=_models_download)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0 picks a free one)")
+    return port
 
 
 def _speech_options(parser: argparse.ArgumentParser) -> None:
@@ -330,7 +342,11 @@ def _serve(args: argparse.Namespace, skill: Skill) -> int:
             await running.stop()
             await skill.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        print(f"b12-skill: cannot listen on {server.host} (port {server.port}): {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

@@ -91,6 +91,10 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (a TOML file must be)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
     try:
         return Settings.model_validate({**data, "source": path})
     except ValidationError as exc:

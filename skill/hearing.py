@@ -34,6 +34,8 @@ class Recognizer:
 
     async def process(self, event: Event) -> AsyncIterator[Event]:
         if isinstance(event, AudioQuery):
+            if not event.pcm:  # a WAV with a header and no samples: the client's mistake, not the engine's
+                raise AudioError("the audio has no samples")
             service = await self._speech()
             yield transcript_of(event.session, await service.transcribe(event.pcm))
         elif isinstance(event, AudioChunk):

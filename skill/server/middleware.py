@@ -138,4 +138,5 @@ def _token_ok(request: web.Request, token: str) -> bool:
     given = header[7:] if header.startswith("Bearer ") else ""
     if not given and request.path == "/v1/stream":
         given = request.query.get("access_token", "")  # browsers cannot set headers on a WebSocket
-    return hmac.compare_digest(given.encode(), token.encode())
+    # Header text can carry any byte (surrogate-escaped): compare bytes, never raise on odd input.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())

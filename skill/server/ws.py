@@ -125,7 +125,7 @@ class StreamConversation:
         """Handle one text message; whether it was progress (an end of speech or a question)."""
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested thousands deep
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.error(

@@ -45,7 +45,7 @@ with warnings.catch_warnings():
 from intents.safety import OUT_OF_SCOPE
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat, decode_raw
-from skill.errors import AudioError, SkillError
+from skill.errors import AudioError, InputError, SkillError
 from skill.events import AudioChunk, AudioEnd, Failed, Transcript
 from skill.pipeline import Pipeline
 from skill.settings.server import ServerSettings
@@ -148,8 +148,8 @@ async def read_event(
         return None
     try:
         header = json.loads(line)
-    except ValueError:
-        raise ProtocolError("event header is not JSON") from None
+    except (ValueError, RecursionError):
+        raise ProtocolError("event header is not JSON (or nested too deep)") from None
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ProtocolError("event header must be a JSON object with a string 'type'")
     data = header.get("data") or {}
@@ -159,8 +159,8 @@ async def read_event(
     if extra:
         try:
             more = json.loads(extra)
-        except ValueError:
-            raise ProtocolError("event data is not JSON") from None
+        except (ValueError, RecursionError):
+            raise ProtocolError("event data is not JSON (or nested too deep)") from None
         if not isinstance(more, dict):
             raise ProtocolError("event data must be a JSON object")
         data.update(more)
@@ -317,6 +317,10 @@ class SkillEventHandler(AsyncEventHandler):
         await self.write_event(AudioStop().event())
 
     async def _handle(self, transcript: WyTranscript) -> None:
+        if transcript.context is not None and not isinstance(transcript.context, dict):
+            raise InputError("transcript 'context' must be a JSON object")
+        if not isinstance(transcript.text, str):
+            raise InputError("transcript 'text' must be a string")
         context = transcript.context or {}
         conversation = context.get("conversation_id") or context.get("device_id") or context.get("satellite_id")
         session = session_id(str(conversation) if conversation else None, prefix="wyoming:")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import struct
+import wave
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -236,6 +238,11 @@ async def test_token_is_required_when_configured(skill: Skill) -> None:
                 f"{url}/v1/ask", json={"text": "help"}, headers={"Authorization": "Bearer wrong"}
             ) as r:
                 assert r.status == 401
+            for odd in ("Bearer s3crét-tøken-ünicode", "Bearer \udcff\udcfe"):  # non-ASCII: 401, no traceback
+                raw = f"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {odd}\r\n"
+                raw += "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                reply = await raw_request(guarded.http_port, raw.encode("utf-8", "surrogateescape"), b"", False)
+                assert reply.startswith(b"HTTP/1.1 401") and b'"code":"unauthorized"' in reply, reply[:200]
             async with http.post(
                 f"{url}/v1/ask", json={"text": "help"}, headers={"Authorization": f"Bearer {token}"}
             ) as r:
@@ -326,3 +333,17 @@ async def test_configured_hosts_and_origins_are_served(skill: Skill) -> None:
             assert resp.status == 200
     finally:
         await asyncio.wait_for(servers.stop(), T)
+
+
+async def test_a_wav_with_no_samples_is_the_clients_mistake(http: aiohttp.ClientSession, base: str) -> None:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:  # a header, and no samples
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+    empty = out.getvalue()
+    async with http.post(f"{base}/v1/listen", data=empty, headers={"Content-Type": "audio/wav"}) as resp:
+        assert resp.status == 400, await resp.text()
+        body = await resp.json()
+        assert body["code"] == "bad_audio" and "no samples" in body["message"]
+    await assert_still_serving(http, base)

@@ -99,7 +99,7 @@ async def test_other_formats_via_start_message(http: aiohttp.ClientSession, base
 async def test_text_where_audio_is_expected(http: aiohttp.ClientSession, base: str, pcm16k: bytes) -> None:
     async with http.ws_connect(f"{base}/v1/stream?speak=0") as ws:
         await receive(ws)
-        for bad in ("hello there", "[1, 2]", '{"type": "dance"}', '{"type": "start", "rate": 3}'):
+        for bad in ("hello there", "[1, 2]", '{"type": "dance"}', '{"type": "start", "rate": 3}', "[" * 5000):
             await ws.send_str(bad)
             err = await receive(ws)
             assert isinstance(err, dict) and err["type"] == "error" and err["code"] == "bad_message"

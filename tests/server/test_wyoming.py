@@ -237,3 +237,21 @@ async def test_invented_event_types_do_not_grow_the_metrics(running: Running, ba
         text = await response.text()
     assert "made-up" not in text and 'route="other"' in text
     assert len(text.encode()) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        # a transcript whose context is not an object (it used to end in AttributeError)
+        (json.dumps({"type": "transcript", "data": {"text": "hi", "context": ["a"]}}).encode() + b"\n", "context"),
+        (json.dumps({"type": "transcript", "data": {"text": "hi", "context": "kitchen"}}).encode() + b"\n", "context"),
+        (json.dumps({"type": "transcript", "data": {"text": 5}}).encode() + b"\n", "text"),
+        # data nested 10,000 deep (RecursionError in the JSON reader)
+        (b'{"type": "describe", "data": ' + b"[" * 10000 + b"]" * 10000 + b"}\n", "nested too deep"),
+    ],
+)
+async def test_odd_events_get_a_clean_error(running: Running, data: bytes, says: str) -> None:
+    event = await raw(running, data)
+    assert event is not None and Error.is_type(event.type), event
+    assert says in Error.from_event(event).text
+    assert Handled.is_type((await handle(running, "can b12 make me ache", None)).type)

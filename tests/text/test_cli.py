@@ -146,3 +146,26 @@ def test_config_given_twice_the_one_after_the_subcommand_wins(tmp_path: Path) ->
     second.write_text('[skill]\nreminder = "Second reminder here."\n')
     out = run("--config", str(first), "ask", "--config", str(second), "what is b12")
     assert out.returncode == 0 and out.stdout.decode().strip().endswith("Second reminder here.")
+
+
+def test_start_up_problems_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run("serve", "--port", str(port), "--wyoming-port", "0")
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "cannot listen" in err and "address already in use" in err, err
+    assert "Traceback" not in err
+    for bad in ("99999", "-5", "http"):
+        out = run("serve", "--port", bad)
+        assert out.returncode == 2 and b"is not a port number" in out.stderr and b"Traceback" not in out.stderr
+    binary = tmp_path / "config.toml"
+    binary.write_bytes(b"\xff\xfe[skill]\n")
+    out = run("--config", str(binary), "ask", "hi")
+    assert (
+        out.returncode == 2
+        and out.stderr.decode().strip() == f"b12-skill: {binary}: not UTF-8 text (a TOML file must be)"
+    )
