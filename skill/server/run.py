@@ -16,6 +16,7 @@ from skill.errors import ConfigError
 from skill.settings.server import ServerSettings, is_loopback
 
 from .http import create_app
+from .logs import quiet_client_mistakes
 from .metrics import Metrics
 from .wyoming_server import WyomingServer, start_wyoming
 
@@ -65,6 +66,7 @@ class Running:
 async def start_servers(settings: Settings, skill: Skill, **app_options: Any) -> Running:
     server = settings.server
     check_exposure(server)
+    quiet_client_mistakes()
     metrics = Metrics()
     app = create_app(settings, skill, metrics=metrics, **app_options)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0, handle_signals=False)

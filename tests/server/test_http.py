@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import json
+import logging
 import struct
 import wave
 from collections.abc import AsyncIterator
@@ -346,4 +347,21 @@ async def test_a_wav_with_no_samples_is_the_clients_mistake(http: aiohttp.Client
         assert resp.status == 400, await resp.text()
         body = await resp.json()
         assert body["code"] == "bad_audio" and "no samples" in body["message"]
+    await assert_still_serving(http, base)
+
+
+async def test_malformed_http_is_one_warning_line_not_a_traceback_each(
+    http: aiohttp.ClientSession, base: str, running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = [
+        b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ]
+    with caplog.at_level(logging.WARNING, logger="aiohttp.server"):
+        for n in range(200):
+            reply = await raw_request(running.http_port, bad[n % 2], b"", False)
+            assert reply.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), reply[:80]
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
+    assert 1 <= len(records) <= 3 and "malformed HTTP request" in records[0].getMessage()
     await assert_still_serving(http, base)
