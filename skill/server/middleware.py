@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import ipaddress
 import logging
@@ -21,7 +22,10 @@ from .schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/healthz"})  # liveness probes carry no token
+# Liveness probes carry no token, and a browser cannot send one for the page itself (it holds no
+# secrets: it asks for the token and sends it on every request it makes).
+OPEN_PATHS = frozenset({"/healthz", "/"})
+OPEN_PREFIXES = ("/static/",)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -83,13 +87,30 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     _check_host(request, settings)
     if request.method not in SAFE_METHODS or request.path == "/v1/stream":
         _check_origin(request, settings)
-    if request.path in OPEN_PATHS:
+    if request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return await handler(request)
+    # The rate limit first, so guessing the token costs as much as using it.
+    request.app[keys.LIMITER].check(request.remote or "unknown")
     if settings.token is not None and not _alexa_signed(request):
         if not _token_ok(request, settings.token):
             raise Unauthorized("a bearer token is required: send 'Authorization: Bearer <token>'")
-    request.app[keys.LIMITER].check(request.remote or "unknown")
     return await handler(request)
+
+
+TOKEN_PROTOCOL = "b12-token."
+
+
+def _protocol_token(request: web.Request) -> str:
+    """The token a browser sends as a WebSocket subprotocol: "b12-token." + base64url of it."""
+    for offered in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        offered = offered.strip()
+        if offered.startswith(TOKEN_PROTOCOL):
+            coded = offered[len(TOKEN_PROTOCOL) :]
+            try:
+                return base64.urlsafe_b64decode(coded + "=" * (-len(coded) % 4)).decode()
+            except (ValueError, UnicodeDecodeError):
+                return ""
+    return ""
 
 
 def _check_host(request: web.Request, settings: ServerSettings) -> None:
@@ -137,6 +158,6 @@ def _token_ok(request: web.Request, token: str) -> bool:
     header = request.headers.get("Authorization", "")
     given = header[7:] if header.startswith("Bearer ") else ""
     if not given and request.path == "/v1/stream":
-        given = request.query.get("access_token", "")  # browsers cannot set headers on a WebSocket
+        given = _protocol_token(request)  # browsers cannot set headers on a WebSocket
     # Header text can carry any byte (surrogate-escaped): compare bytes, never raise on odd input.
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())

@@ -11,6 +11,7 @@ const ui = {
 };
 const b12 = (window.b12 = {
   state: "idle", session: sessionId(), answers: [], maxLevel: 0, audioPlaying: 0, audioEnded: 0,
+  token: sessionStorage.getItem("b12-token") || "", checked: false,
 });
 
 function sessionId() {
@@ -22,6 +23,43 @@ function sessionId() {
     sessionStorage.setItem("b12-session", id);
   }
   return id;
+}
+
+// --- the access token (when the server asks for one) --------------------------------------------
+// Asked once and kept for this tab only; sent as a header on every request, and on the WebSocket as a
+// subprotocol (browsers cannot set its headers), never in a URL.
+
+function withToken(headers = {}) {
+  return b12.token ? { ...headers, Authorization: `Bearer ${b12.token}` } : headers;
+}
+
+function askForToken() {
+  const given = window.prompt("This assistant needs its access token:");
+  if (!given || !given.trim()) return false;
+  b12.token = given.trim();
+  sessionStorage.setItem("b12-token", b12.token);
+  if (socket) { socket.close(); socket = null; }
+  return true;
+}
+
+async function authorized(url, init = {}) {
+  let res = await fetch(url, { ...init, headers: withToken(init.headers) });
+  if (res.status === 401 && askForToken()) res = await fetch(url, { ...init, headers: withToken(init.headers) });
+  return res;
+}
+
+async function checkAccess() {
+  // Before the first WebSocket: its refusal cannot be read by the page, a fetch's can.
+  if (b12.checked) return;
+  const res = await authorized("/openapi.json");
+  if (res.status === 401) throw new Error("the access token was not accepted");
+  b12.checked = true;
+}
+
+function tokenProtocols() {
+  if (!b12.token) return undefined;
+  const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(b12.token)));
+  return ["b12", "b12-token." + b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")];
 }
 
 function setState(state) {
@@ -96,7 +134,8 @@ let audioIn = null; // {rate, chunks} while an answer's audio arrives
 function connect() {
   if (socket && socket.readyState <= WebSocket.OPEN) return socket;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${scheme}//${location.host}/v1/stream?session=${encodeURIComponent(b12.session)}`);
+  const url = `${scheme}//${location.host}/v1/stream?session=${encodeURIComponent(b12.session)}`;
+  socket = new WebSocket(url, tokenProtocols());
   socket.binaryType = "arraybuffer";
   socket.addEventListener("message", (ev) => {
     if (typeof ev.data !== "string") { if (audioIn) audioIn.chunks.push(ev.data); return; }
@@ -154,6 +193,7 @@ async function startTalking() {
   showTranscript("...", false);
   setState("listening");
   try {
+    await checkAccess();
     const ws = await whenOpen(connect());
     await openMic();
     await mic.ctx.resume();
@@ -206,7 +246,7 @@ ui.form.addEventListener("submit", async (e) => {
   setState("thinking");
   showError("");
   try {
-    const res = await fetch("/v1/ask", {
+    const res = await authorized("/v1/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text, session: b12.session }),
@@ -215,7 +255,10 @@ ui.form.addEventListener("submit", async (e) => {
     if (!res.ok) throw new Error(body.message || `error ${res.status}`);
     showAnswer(body);
     showTranscript(text, true);
-    playUrl(`/v1/speech?text=${encodeURIComponent(body.text)}`);
+    const speech = await authorized(`/v1/speech?text=${encodeURIComponent(body.text)}`);
+    if (!speech.ok) throw new Error(`the spoken answer failed (${speech.status})`);
+    if (ui.player.src.startsWith("blob:")) URL.revokeObjectURL(ui.player.src);
+    playUrl(URL.createObjectURL(await speech.blob()));
   } catch (err) {
     setState("idle");
     showError(`No answer: ${err.message}`);

@@ -365,3 +365,39 @@ async def test_malformed_http_is_one_warning_line_not_a_traceback_each(
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
     assert 1 <= len(records) <= 3 and "malformed HTTP request" in records[0].getMessage()
     await assert_still_serving(http, base)
+
+
+async def test_guessing_the_token_is_rate_limited_too(skill: Skill) -> None:
+    token = "s3cret-token-0123456789"
+    guarded = await asyncio.wait_for(
+        start_servers(settings(token=token, rate_per_minute=60, rate_burst=3, wyoming_enabled=False), skill), T
+    )
+    url = f"http://127.0.0.1:{guarded.http_port}/v1/ask"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            statuses = []
+            for guess in range(5):
+                headers = {"Authorization": f"Bearer wrong-guess-{guess:04d}-xxxxxx"}
+                async with http.post(url, json={"text": "help"}, headers=headers) as resp:
+                    statuses.append(resp.status)
+            assert statuses == [401, 401, 401, 429, 429]
+    finally:
+        await asyncio.wait_for(guarded.stop(), T)
+
+
+async def test_the_page_is_open_but_nothing_behind_it(skill: Skill) -> None:
+    guarded = await asyncio.wait_for(
+        start_servers(settings(token="s3cret-token-0123456789", wyoming_enabled=False), skill), T
+    )
+    port = guarded.http_port
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            for path in ("/", "/static/app.js"):  # a browser cannot send the token for the page itself
+                async with http.get(f"http://127.0.0.1:{port}{path}") as r:
+                    assert r.status == 200, path
+        for path in (b"/static/../v1/ask", b"/static/%2e%2e/v1/ask", b"//v1/ask", b"/static/..%2fv1/ask"):
+            head = b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            reply = await raw_request(port, head + b"Content-Length: 2\r\n\r\n", b"{}", False)
+            assert not reply.startswith(b"HTTP/1.1 200"), (path, reply[:120])
+    finally:
+        await asyncio.wait_for(guarded.stop(), T)

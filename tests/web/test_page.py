@@ -63,19 +63,26 @@ def chromium_args(wav: Path) -> list[str]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def base() -> AsyncIterator[str]:
-    settings = Settings(server=ServerSettings(port=0, rate_per_minute=100000, rate_burst=100000))
-    skill: Skill = await asyncio.to_thread(build_skill, settings)
-    await asyncio.wait_for(skill.speech(), T)
-    app = create_app(settings, skill)
-    runner = web.AppRunner(app, handle_signals=False)
+async def skill() -> AsyncIterator[Skill]:
+    built: Skill = await asyncio.to_thread(build_skill, Settings())
+    await asyncio.wait_for(built.speech(), T)
+    yield built
+    await asyncio.wait_for(built.close(), T)
+
+
+async def serve(skill: Skill, **server: object) -> tuple[str, web.AppRunner]:
+    settings = Settings(server=ServerSettings(port=0, rate_per_minute=100000, rate_burst=100000, **server))  # type: ignore[arg-type]
+    runner = web.AppRunner(create_app(settings, skill), handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return f"http://127.0.0.1:{runner.addresses[0][1]}", runner
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def base(skill: Skill) -> AsyncIterator[str]:
+    url, runner = await serve(skill)
+    yield url
     await asyncio.wait_for(runner.cleanup(), T)
-    await asyncio.wait_for(skill.close(), T)
 
 
 async def test_static_routes_serve_the_page_without_external_resources(base: str) -> None:
@@ -183,3 +190,47 @@ async def test_the_page_works_under_its_own_content_security_policy(
             assert blocked == []
         finally:
             await browser.close()
+
+
+async def test_with_a_token_the_page_asks_once_and_sends_it_everywhere(
+    skill: Skill, tmp_path: Path, question: tuple[Path, float]
+) -> None:
+    from playwright.async_api import Dialog, async_playwright
+
+    token = "kitchen-token-0123456789"
+    url, runner = await serve(skill, token=token)
+    wav, seconds = question
+    asked: list[str] = []
+
+    async def answer_prompt(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept(token)
+
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, args=chromium_args(wav), headless=True
+            )
+            try:
+                page = browser.pages[0] if browser.pages else await browser.new_page()
+                page.on("dialog", lambda d: asyncio.ensure_future(answer_prompt(d)))
+                urls: list[str] = []
+                page.on("request", lambda r: urls.append(r.url))
+                await page.goto(f"{url}/", timeout=T * 1000)
+                await page.locator("body").click(position={"x": 5, "y": 5})
+                await page.keyboard.down("Space")
+                await page.wait_for_selector("#state[data-state=listening]", timeout=T * 1000)
+                await asyncio.sleep(seconds + 0.5)
+                await page.keyboard.up("Space")
+                await page.wait_for_selector("#answer-box:not([hidden])", timeout=T * 1000)
+                assert "injections" in (await page.text_content("#answer-text") or "")
+                await page.fill("#question", "what is pernicious anemia")
+                await page.click("button[type=submit]")
+                await page.wait_for_selector("#answer-text:has-text('pernicious anemia')", timeout=T * 1000)
+                await page.wait_for_selector("#state[data-state=speaking]", timeout=T * 1000)  # /v1/speech too
+                assert len(asked) == 1 and "access token" in asked[0]  # asked once, kept for the tab
+                assert not any(token in u for u in urls)  # never in a URL
+            finally:
+                await browser.close()
+    finally:
+        await asyncio.wait_for(runner.cleanup(), T)
