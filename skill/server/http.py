@@ -27,7 +27,7 @@ from .alexa.handler import alexa_route
 from .alexa.verify import CertFetcher, RequestVerifier
 from .audio_in import decode_request_audio, parse_json, read_body, require_json
 from .errors import status_for
-from .limits import RateLimiter, StreamSlots
+from .limits import PerClient, RateLimiter, StreamSlots
 from .metrics import EngineStatus, Metrics
 from .middleware import boundary, error_response, guard
 from .openapi import openapi_document
@@ -55,6 +55,7 @@ def create_app(
     app[keys.ENGINES] = EngineStatus()
     app[keys.LIMITER] = RateLimiter(server.rate_per_minute, server.rate_burst)
     app[keys.STREAMS] = StreamSlots(server.max_streams)
+    app[keys.PER_CLIENT] = PerClient()
     app[keys.ALEXA_VERIFIER] = alexa_verifier or RequestVerifier(
         fetcher=cert_fetcher, max_skew_s=server.alexa_max_skew_s
     )
@@ -149,7 +150,8 @@ async def listen(request: web.Request) -> web.Response:
     body = await read_body(request, settings)
     with metrics.timed("decode"):
         pcm = await decode_request_audio(request, body, settings.max_audio_s)
-    with metrics.timed("recognize+answer"):
+    share = request.app[keys.PER_CLIENT].hold("listens", request.remote or "unknown", settings.max_listens_per_client)
+    with share, metrics.timed("recognize+answer"):
         result = await skill.listen(pcm, session)
     if isinstance(result, Failed):
         return _answer_response(result)

@@ -1,4 +1,5 @@
-"""Per-client request rate (token buckets) and a cap on concurrent audio streams."""
+"""Per-client request rate (token buckets), per-client shares of concurrent work, and a cap on
+concurrent audio streams."""
 
 from __future__ import annotations
 
@@ -62,3 +63,35 @@ class StreamSlots:
             yield
         finally:
             self._sessions.discard(session)
+
+
+class PerClient:
+    """How many of one kind of long-running work (streams, listens, connections) each client address
+    has open: one client may take its share, never the whole server."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], int] = {}
+
+    def acquire(self, kind: str, client: str, limit: int) -> bool:
+        key = (kind, client)
+        if self._open.get(key, 0) >= limit:
+            return False
+        self._open[key] = self._open.get(key, 0) + 1
+        return True
+
+    def release(self, kind: str, client: str) -> None:
+        key = (kind, client)
+        left = self._open.get(key, 0) - 1
+        if left > 0:
+            self._open[key] = left
+        else:
+            self._open.pop(key, None)
+
+    @contextmanager
+    def hold(self, kind: str, client: str, limit: int) -> Iterator[None]:
+        if not self.acquire(kind, client, limit):
+            raise OverloadedError(f"this client already has {limit} {kind} open, its share; try again shortly")
+        try:
+            yield
+        finally:
+            self.release(kind, client)

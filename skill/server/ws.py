@@ -55,7 +55,8 @@ async def stream_route(request: web.Request) -> web.StreamResponse:
     settings = app[keys.SETTINGS].server
     session = session_id(request.query.get("session") or request.query.get("device"))
     slots = app[keys.STREAMS]
-    with slots.hold(session):  # refused with a JSON 503/409 before the upgrade when full or busy
+    share = app[keys.PER_CLIENT].hold("streams", request.remote or "unknown", settings.max_streams_per_client)
+    with share, slots.hold(session):  # refused with a JSON 503/409 before the upgrade when full or busy
         # "b12": the subprotocol the page names beside its token (a browser needs one chosen back).
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_body_bytes, protocols=("b12",))
         await ws.prepare(request)

@@ -50,6 +50,7 @@ from skill.events import AudioChunk, AudioEnd, Failed, Transcript
 from skill.pipeline import Pipeline
 from skill.settings.server import ServerSettings
 
+from .limits import PerClient
 from .metrics import Metrics
 from .schemas import session_id
 from .speaking import speak
@@ -62,6 +63,7 @@ VERSION = "0.1.0"
 
 PROGRESS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop", "synthesize", "transcript"})
 KNOWN_EVENTS = PROGRESS | {"describe", "ping"}
+CONNECTIONS = "Wyoming connections"
 
 
 class ProtocolError(Exception):
@@ -196,9 +198,13 @@ class SkillEventHandler(AsyncEventHandler):
         settings: ServerSettings,
         metrics: Metrics,
         info: Event,
+        shares: PerClient,
     ) -> None:
         super().__init__(reader, writer)
         self.skill, self.settings, self.metrics, self.info = skill, settings, metrics, info
+        self.shares = shares
+        peer = writer.get_extra_info("peername")
+        self.client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         # Speech-to-text only: the recognizer stage alone, so transcribing leaves conversations untouched.
         self._hearing = Pipeline([skill.recognizer])
         self._asr_session: str | None = None
@@ -206,11 +212,16 @@ class SkillEventHandler(AsyncEventHandler):
         self._seconds = 0.0
 
     async def run(self) -> None:
-        limit = self.settings.wyoming_max_connections
+        limit, share = self.settings.wyoming_max_connections, self.settings.wyoming_max_per_client
+        # Refused at once with a reason, so one client opening connections in a loop cannot exhaust
+        # the process (nor take every connection from the others); open ones are served as before.
+        refusal = None
         if self.metrics.wyoming_connections >= limit:
-            # Refused at once with a reason, so one client opening connections in a loop cannot
-            # exhaust the process; the connections already open are served as before.
-            await self._error("busy", f"the skill is serving {limit} Wyoming connections, its limit; try again shortly")
+            refusal = f"the skill is serving {limit} Wyoming connections, its limit; try again shortly"
+        elif not self.shares.acquire(CONNECTIONS, self.client, share):
+            refusal = f"this client already has {share} Wyoming connections open, its share; try again shortly"
+        if refusal is not None:
+            await self._error("busy", refusal)
             self.writer.close()
             return
         self.metrics.wyoming_connections += 1
@@ -233,6 +244,7 @@ class SkillEventHandler(AsyncEventHandler):
             pass  # the peer hung up; nothing to tell it
         finally:
             self.metrics.wyoming_connections -= 1
+            self.shares.release(CONNECTIONS, self.client)
             await self.disconnect()
             self.writer.close()
 
@@ -378,9 +390,12 @@ class WyomingServer(AsyncTcpServer):
 async def start_wyoming(skill: Skill, settings: ServerSettings, metrics: Metrics) -> WyomingServer:
     info = build_info(skill)
     server = WyomingServer(settings.effective_wyoming_host(), settings.wyoming_port)
+    shares = PerClient()
 
     def factory(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> SkillEventHandler:
-        return SkillEventHandler(reader, writer, skill=skill, settings=settings, metrics=metrics, info=info)
+        return SkillEventHandler(
+            reader, writer, skill=skill, settings=settings, metrics=metrics, info=info, shares=shares
+        )
 
     await server.start(factory)
     return server

@@ -28,6 +28,11 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_audio_s: float = Field(default=30.0, gt=0)
     max_streams: int = Field(default=8, ge=1)  # concurrent WebSocket audio streams
+    # One client address's share: open WebSocket streams, /v1/listen requests decoding at once, and
+    # Wyoming connections (Home Assistant opens one per request from its own address: keep this high).
+    max_streams_per_client: int = Field(default=4, ge=1)
+    max_listens_per_client: int = Field(default=4, ge=1)
+    wyoming_max_per_client: int = Field(default=12, ge=1)
     wyoming_max_connections: int = Field(default=16, ge=1)  # Home Assistant opens one per request
     rate_per_minute: float = Field(default=120.0, gt=0)  # per client address
     rate_burst: int = Field(default=30, ge=1)

@@ -248,3 +248,21 @@ async def test_a_refused_utterance_gets_one_busy_error_not_one_per_frame(
     finally:
         for stream in held:
             await stream.aclose()
+
+
+async def test_one_client_gets_its_share_of_streams_not_all(skill: Skill) -> None:
+    shared = await asyncio.wait_for(
+        start_servers(settings(max_streams=3, max_streams_per_client=1, wyoming_enabled=False), skill), T
+    )
+    url = f"http://127.0.0.1:{shared.http_port}/v1/stream?speak=0"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            async with http.ws_connect(url) as first:
+                await receive(first)
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await asyncio.wait_for(http.ws_connect(url), T)
+                assert refused.value.status == 503
+            async with http.ws_connect(url) as again:  # the share comes back when the stream ends
+                await receive(again)
+    finally:
+        await asyncio.wait_for(shared.stop(), T)

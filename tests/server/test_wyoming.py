@@ -255,3 +255,29 @@ async def test_odd_events_get_a_clean_error(running: Running, data: bytes, says:
     assert event is not None and Error.is_type(event.type), event
     assert says in Error.from_event(event).text
     assert Handled.is_type((await handle(running, "can b12 make me ache", None)).type)
+
+
+async def test_one_client_gets_its_share_of_connections_not_all(skill: Skill) -> None:
+    from server_support import settings
+
+    from skill.server.run import start_servers
+
+    shared = await asyncio.wait_for(start_servers(settings(wyoming_max_per_client=1), skill), T)
+    try:
+        assert shared.wyoming_port is not None
+        async with AsyncTcpClient("127.0.0.1", shared.wyoming_port) as first:
+            await first.write_event(Describe().event())
+            assert Info.is_type((await read(first)).type)
+            async with AsyncTcpClient("127.0.0.1", shared.wyoming_port) as second:
+                event = await read(second)
+                assert Error.is_type(event.type) and "its share" in Error.from_event(event).text
+        for _ in range(40):  # released once the server has seen the first one close
+            async with AsyncTcpClient("127.0.0.1", shared.wyoming_port) as later:
+                await later.write_event(Describe().event())
+                if Info.is_type((await read(later)).type):
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the client's share did not come back")
+    finally:
+        await asyncio.wait_for(shared.stop(), T)
