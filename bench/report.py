@@ -582,6 +582,13 @@ def scaling(quick: bool) -> Result:
 
 # --- all of it ------------------------------------------------------------------------------------------------
 
+
+def soak(quick: bool) -> Result:
+    from bench.soak import run as run_soak
+
+    return run_soak(0.5 if quick else 10.0)
+
+
 SECTIONS: dict[str, Callable[[bool], Result]] = {
     "text": text_accuracy,
     "speech": speech_accuracy,
@@ -593,6 +600,7 @@ SECTIONS: dict[str, Callable[[bool], Result]] = {
     "serve_memory": serve_memory,
     "handsfree": handsfree,
     "scaling": scaling,
+    "soak": soak,
 }
 
 
@@ -693,8 +701,39 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
     out += _latency_md(s.get("handsfree"))
     out += _cost_md(s)
     out += _scaling_md(s.get("scaling"), figures)
+    out += _soak_md(s.get("soak"))
     out += _missing_md(results)
     return "\n".join(out) + "\n"
+
+
+def _soak_md(k: Result | None) -> list[str]:
+    if not _ok(k):
+        return []
+    lat = k["latency_ms"]
+    bad = {name: n for name, n in k["counts"].items() if name.startswith("bad ")}
+    first, last = k["rss_first_last"]["server"], k["rss_first_last"]["with_workers"]
+    return [
+        "## 6. Soak: good and bad traffic for minutes",
+        "",
+        f"Command: `{k['command']}` (a real `b12-skill serve`, rate limits off). Every second four typed "
+        "questions, a spoken one every other second (/v1/listen), a WebSocket stream every five seconds, and "
+        "one bad input in turn: malformed JSON, a mangled WAV, 5,000-deep JSON on the WebSocket, garbage to "
+        "Wyoming, a rebound Host name.",
+        "",
+        "| | typed (/v1/ask) | spoken (/v1/listen) | WebSocket stream |",
+        "|---|---|---|---|",
+        "| answered | " + " | ".join(f"{lat[x]['n']}" for x in ("ask", "listen", "stream")) + " |",
+        "| failed | " + " | ".join(str(k["good_failed"].get(x, 0)) for x in ("ask", "listen", "stream")) + " |",
+        "| p50 / p99 ms | "
+        + " | ".join(f"{lat[x]['p50']:.0f} / {lat[x]['p99']:.0f}" for x in ("ask", "listen", "stream"))
+        + " |",
+        "",
+        f"Bad inputs: {sum(bad.values())} sent ({', '.join(f'{n} {name[4:]}' for name, n in bad.items())}); "
+        f"answered with anything but a clean error: {sum(k['bad_unclean'].values())}. Tracebacks in the "
+        f"server's log: {k['tracebacks_in_log']}. Resident memory over {k['seconds'] / 60:.0f} min: server "
+        f"{first[0]:.0f} -> {first[1]:.0f} MB, with its speech and voice workers {last[0]:.0f} -> {last[1]:.0f} MB.",
+        "",
+    ]
 
 
 def _headline(s: Result) -> list[str]:
