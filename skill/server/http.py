@@ -177,7 +177,11 @@ async def speech(request: web.Request) -> web.Response:
             raise InputError("?rate= must be an integer") from None
         if not 8000 <= rate <= 48000:
             raise InputError("?rate= must be between 8000 and 48000")
-    spoken = await speak(request.app[keys.SKILL], request.app[keys.METRICS], text, rate)
+    share = request.app[keys.PER_CLIENT].hold(
+        "speech requests", request.remote or "unknown", settings.max_speech_per_client
+    )
+    with share:
+        spoken = await speak(request.app[keys.SKILL], request.app[keys.METRICS], text, rate)
     return web.Response(body=spoken.wav, content_type="audio/wav")
 
 

@@ -210,6 +210,7 @@ class SkillEventHandler(AsyncEventHandler):
         self._asr_session: str | None = None
         self._language: str | None = None
         self._seconds = 0.0
+        self._dropping = False  # the utterance failed: its remaining chunks are dropped, one error said
 
     async def run(self) -> None:
         limit, share = self.settings.wyoming_max_connections, self.settings.wyoming_max_per_client
@@ -286,8 +287,11 @@ class SkillEventHandler(AsyncEventHandler):
         self._asr_session = session_id(None, prefix="wyoming-asr:")
         self._language = language
         self._seconds = 0.0
+        self._dropping = False
 
     async def _audio(self, chunk: WyAudioChunk) -> None:
+        if self._dropping:
+            return
         if self._asr_session is None:
             await self._begin_asr(None)
         assert self._asr_session is not None  # set just above; for the type checker
@@ -299,14 +303,19 @@ class SkillEventHandler(AsyncEventHandler):
         self._seconds += len(pcm) / 32000
         if self._seconds > self.settings.max_audio_s:
             await self._cancel_asr()
+            self._dropping = True
             raise AudioError(f"audio is longer than {self.settings.max_audio_s:g} s")
         with self.metrics.timed("recognize-chunk"):
             async for out in self._hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
                 if isinstance(out, Failed):
-                    self._asr_session = None
+                    # One error for the utterance, not one per chunk (a full recognizer refused every chunk).
+                    self._asr_session, self._dropping = None, True
                     raise _as_error(out)
 
     async def _finish_asr(self) -> None:
+        if self._dropping:  # its error was already sent
+            self._dropping = False
+            return
         if self._asr_session is None:
             raise AudioError("audio-stop came before any audio")
         session, self._asr_session = self._asr_session, None

@@ -32,6 +32,7 @@ class ServerSettings(BaseModel):
     # Wyoming connections (Home Assistant opens one per request from its own address: keep this high).
     max_streams_per_client: int = Field(default=4, ge=1)
     max_listens_per_client: int = Field(default=4, ge=1)
+    max_speech_per_client: int = Field(default=4, ge=1)  # GET /v1/speech being synthesized at once
     wyoming_max_per_client: int = Field(default=12, ge=1)
     wyoming_max_connections: int = Field(default=16, ge=1)  # Home Assistant opens one per request
     rate_per_minute: float = Field(default=120.0, gt=0)  # per client address

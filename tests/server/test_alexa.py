@@ -103,9 +103,12 @@ async def post(
     url: str = CERT_URL,
     sha1: bool = False,
     tamper: bool = False,
+    host: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     raw = json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "SignatureCertChainUrl": url}
+    if host:
+        headers["Host"] = host
     headers["Signature" if sha1 else "Signature-256"] = pki.sign(raw, sha1=sha1)
     if tamper:
         raw = raw.replace(b"0001", b"0002")
@@ -273,3 +276,11 @@ async def test_interaction_model(tmp_path: Path) -> None:
     out = tmp_path / "model.json"
     assert main(["--out", str(out)]) == 0
     assert json.loads(out.read_text())["interactionModel"]["languageModel"]["intents"]
+
+
+async def test_amazon_reaches_the_skill_under_its_public_name(http: aiohttp.ClientSession, base: str, pki: Pki) -> None:
+    # Behind a proxy Amazon names the skill's public domain; the signature, not the Host, is the check there.
+    status, reply = await post(http, base, pki, envelope({"type": "LaunchRequest"}), host="b12.skills.example")
+    assert status == 200 and reply["version"] == "1.0"
+    async with http.post(f"{base}/v1/ask", json={"text": "hi"}, headers={"Host": "b12.skills.example"}) as resp:
+        assert resp.status == 403  # every other door still checks the name

@@ -281,3 +281,32 @@ async def test_one_client_gets_its_share_of_connections_not_all(skill: Skill) ->
             pytest.fail("the client's share did not come back")
     finally:
         await asyncio.wait_for(shared.stop(), T)
+
+
+async def test_a_refused_utterance_gets_one_error_not_one_per_chunk(
+    running: Running, skill: Skill, question_wav: bytes
+) -> None:
+    service = await asyncio.wait_for(skill.speech(), T)
+    limit = service.settings.max_concurrent_decodes + service.settings.max_queued_decodes
+    held = [service.open_stream() for _ in range(limit - service.in_flight)]  # the recognizer is full
+    pcm, rate = wav_pcm(question_wav)
+    try:
+        async with client(running) as c:
+            await c.write_event(Transcribe(language="en").event())
+            await c.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+            for i in range(0, len(pcm), 2048):
+                await c.write_event(AudioChunk(rate=rate, width=2, channels=1, audio=pcm[i : i + 2048]).event())
+            await c.write_event(AudioStop().event())
+            await c.write_event(Describe().event())
+            seen = []
+            while not seen or not Info.is_type(seen[-1].type):
+                seen.append(await read(c))
+            errors = [Error.from_event(e) for e in seen if Error.is_type(e.type)]
+            assert len(errors) == 1 and errors[0].code == "overloaded", [e.type for e in seen]
+        for stream in held:
+            await stream.aclose()
+        held = []
+        assert Transcript.is_type((await transcribe(running, pcm, rate)).type)  # the next one is heard
+    finally:
+        for stream in held:
+            await stream.aclose()
