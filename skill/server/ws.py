@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skill.app import Skill
-from skill.audio.pcm import PcmFormat, decode_raw, pcm_seconds
+from skill.audio.pcm import PcmFormat
 from skill.errors import AudioError, SkillError
 from skill.events import Answer, AudioChunk, AudioEnd, Event, Failed, Transcript
 from skill.settings.server import ServerSettings
@@ -34,6 +34,7 @@ from .audio_in import validation_message
 from .metrics import Metrics
 from .schemas import session_id
 from .speaking import speak
+from .streamed_audio import TooLong, Utterance, chunks
 
 log = logging.getLogger(__name__)
 AUDIO_FRAME_BYTES = 16384
@@ -82,11 +83,9 @@ class StreamConversation:
         self, ws: web.WebSocketResponse, skill: Skill, metrics: Metrics, settings: ServerSettings, session: str
     ) -> None:
         self.ws, self.skill, self.metrics, self.settings, self.session = ws, skill, metrics, settings, session
-        self.fmt = PcmFormat()
+        self.incoming = Utterance(settings.max_audio_s)
         self.speak_on = True
         self.speak_rate: int | None = None
-        self._leftover = b""  # a frame split across two messages
-        self._seconds = 0.0
         self._open = False  # an utterance is in progress in the recognizer
         self._discarding = False  # over the length limit: drop audio until "end"
 
@@ -157,7 +156,7 @@ class StreamConversation:
             await self.error("bad_message", f"bad start message: {validation_message(exc)}")
             return
         await self.abort()  # a new start begins a new utterance
-        self.fmt = PcmFormat(sample_rate=start.rate, sample_width=start.width, channels=start.channels)  # type: ignore[arg-type]
+        self.incoming.fmt = PcmFormat(sample_rate=start.rate, sample_width=start.width, channels=start.channels)  # type: ignore[arg-type]
         if start.speak is not None:
             self.speak_on = start.speak
         self.speak_rate = start.speak_rate
@@ -165,21 +164,17 @@ class StreamConversation:
     async def audio(self, data: bytes) -> None:
         if self._discarding:
             return
-        data = self._leftover + data
-        usable = len(data) - len(data) % self.fmt.frame_bytes
-        self._leftover = data[usable:]
-        if not usable:
-            return
         try:
-            pcm = decode_raw(data[:usable], self.fmt)  # small chunks: cheap enough for the loop
+            pcm = self.incoming.feed(data)
+        except TooLong as exc:
+            await self.abort()
+            self._discarding = True
+            await self.error(exc.code, exc.message)
+            return
         except AudioError as exc:
             await self.error(exc.code, exc.message)
             return
-        self._seconds += pcm_seconds(pcm)
-        if self._seconds > self.settings.max_audio_s:
-            await self.abort()
-            self._discarding = True
-            await self.error("bad_audio", f"utterance longer than {self.settings.max_audio_s:g} s; it was dropped")
+        if not pcm:
             return
         self._open = True
         with self.metrics.timed("recognize-chunk"):
@@ -226,10 +221,10 @@ class StreamConversation:
         await self.send(
             {"type": "audio-start", "rate": spoken.sample_rate, "width": 2, "channels": 1, "bytes": len(pcm)}
         )
-        for i in range(0, len(pcm), AUDIO_FRAME_BYTES):
+        for piece in chunks(pcm, AUDIO_FRAME_BYTES):
             if self.ws.closed:
                 return
-            await self.ws.send_bytes(pcm[i : i + AUDIO_FRAME_BYTES])
+            await self.ws.send_bytes(piece)
         await self.send({"type": "audio-end"})
 
     async def abort(self) -> None:
@@ -241,5 +236,4 @@ class StreamConversation:
     def _reset(self) -> None:
         self._open = False
         self._discarding = False
-        self._leftover = b""
-        self._seconds = 0.0
+        self.incoming.reset()

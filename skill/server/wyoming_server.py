@@ -44,7 +44,7 @@ with warnings.catch_warnings():
 
 from intents.safety import OUT_OF_SCOPE
 from skill.app import Skill
-from skill.audio.pcm import PcmFormat, decode_raw
+from skill.audio.pcm import PcmFormat
 from skill.errors import AudioError, InputError, SkillError
 from skill.events import AudioChunk, AudioEnd, Failed, Transcript
 from skill.pipeline import Pipeline
@@ -54,6 +54,7 @@ from .limits import PerClient
 from .metrics import Metrics
 from .schemas import session_id
 from .speaking import speak
+from .streamed_audio import TooLong, Utterance, chunks
 
 log = logging.getLogger(__name__)
 LANGUAGES = ["en", "en-US"]
@@ -209,7 +210,7 @@ class SkillEventHandler(AsyncEventHandler):
         self._hearing = Pipeline([skill.recognizer])
         self._asr_session: str | None = None
         self._language: str | None = None
-        self._seconds = 0.0
+        self._incoming = Utterance(settings.max_audio_s)
         self._dropping = False  # the utterance failed: its remaining chunks are dropped, one error said
 
     async def run(self) -> None:
@@ -286,7 +287,7 @@ class SkillEventHandler(AsyncEventHandler):
         await self._cancel_asr()
         self._asr_session = session_id(None, prefix="wyoming-asr:")
         self._language = language
-        self._seconds = 0.0
+        self._incoming.reset()
         self._dropping = False
 
     async def _audio(self, chunk: WyAudioChunk) -> None:
@@ -299,12 +300,14 @@ class SkillEventHandler(AsyncEventHandler):
             fmt = PcmFormat(sample_rate=chunk.rate, sample_width=chunk.width, channels=chunk.channels)  # type: ignore[arg-type]
         except ValueError as exc:
             raise AudioError(f"unsupported audio format: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
-        pcm = decode_raw(chunk.audio[: len(chunk.audio) - len(chunk.audio) % fmt.frame_bytes], fmt)
-        self._seconds += len(pcm) / 32000
-        if self._seconds > self.settings.max_audio_s:
+        try:
+            pcm = self._incoming.feed(chunk.audio, fmt)
+        except TooLong:
             await self._cancel_asr()
             self._dropping = True
-            raise AudioError(f"audio is longer than {self.settings.max_audio_s:g} s")
+            raise
+        if not pcm:
+            return
         with self.metrics.timed("recognize-chunk"):
             async for out in self._hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
                 if isinstance(out, Failed):
@@ -332,9 +335,8 @@ class SkillEventHandler(AsyncEventHandler):
         spoken = await speak(self.skill, self.metrics, request.text)
         pcm, rate = spoken.pcm, spoken.sample_rate
         await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
-        step = CHUNK_SAMPLES * 2
-        for i in range(0, len(pcm), step):
-            await self.write_event(WyAudioChunk(rate=rate, width=2, channels=1, audio=pcm[i : i + step]).event())
+        for piece in chunks(pcm, CHUNK_SAMPLES * 2):
+            await self.write_event(WyAudioChunk(rate=rate, width=2, channels=1, audio=piece).event())
         await self.write_event(AudioStop().event())
 
     async def _handle(self, transcript: WyTranscript) -> None:
