@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 from skill.events import Answer, Failed
 
 from .schemas import AskRequest, ErrorBody, Health, ListenResult
+from .ws_messages import CLIENT_MODELS, SERVER_MODELS
 
 REF = "#/components/schemas/{model}"
 
@@ -23,8 +24,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def openapi_document(version: str = "0.1.0") -> dict[str, Any]:
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (Answer, Failed, ErrorBody, ListenResult, Health)]
-        + [(AskRequest, "validation")],
+        [(m, "serialization") for m in (Answer, Failed, ErrorBody, ListenResult, Health, *SERVER_MODELS)]
+        + [(m, "validation") for m in (AskRequest, *CLIENT_MODELS)],
         ref_template=REF,
     )
     wav = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
@@ -72,7 +73,12 @@ def openapi_document(version: str = "0.1.0") -> dict[str, Any]:
             "get": {
                 "summary": "WebSocket: binary PCM in, JSON events (partial, transcript, answer, error, "
                 "audio-start/audio-end) and binary answer audio out. See skill/server/ws.py.",
-                "responses": {"101": {"description": "switching protocols"}} | _errors(401, 409, 503),
+                "responses": {"101": {"description": "switching protocols"}} | _errors(401, 403, 409, 503),
+                # The JSON text frames each way (a WebSocket has no OpenAPI form of its own).
+                "x-messages": {
+                    "client": [{"$ref": REF.format(model=m.__name__)} for m in CLIENT_MODELS],
+                    "server": [{"$ref": REF.format(model=m.__name__)} for m in SERVER_MODELS],
+                },
             }
         },
         "/alexa": {

@@ -7,9 +7,10 @@ Client -> server
   {"type": "cancel"}            drop the utterance in progress
   {"type": "ask", "text": "..."}  a typed question on the same session
 Server -> client (JSON text frames, `type` first)
-  ready {session, rate, width, channels}, partial {text}, transcript {text, confidence},
+  ready {session, rate, width, channels}, partial {text}, transcript {text},
   answer {...the Answer model...}, error {code, message},
   audio-start {rate, width, channels, bytes} then binary frames of int16 PCM, then audio-end.
+Every message is a model in ws_messages.py (and in /openapi.json); nothing is written by hand.
 Every utterance and question on one connection shares its session, so follow-ups work.
 """
 
@@ -18,10 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
@@ -32,23 +32,13 @@ from skill.settings.server import ServerSettings
 from . import keys
 from .audio_in import validation_message
 from .metrics import Metrics
-from .schemas import session_id
+from .schemas import ErrorBody, session_id
 from .speaking import speak
 from .streamed_audio import TooLong, Utterance, chunks
+from .ws_messages import CLIENT_MESSAGE, Cancel, End, Heard, Partial, Ready, SpeechEnd, SpeechStart, Start
 
 log = logging.getLogger(__name__)
 AUDIO_FRAME_BYTES = 16384
-
-
-class StartMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str = "start"
-    rate: int = Field(default=16000, ge=8000, le=48000)
-    width: int = Field(default=2, ge=1, le=4)
-    channels: int = Field(default=1, ge=1, le=8)
-    speak: bool | None = None
-    speak_rate: int | None = Field(default=None, ge=8000, le=48000)
 
 
 async def stream_route(request: web.Request) -> web.StreamResponse:
@@ -91,7 +81,7 @@ class StreamConversation:
 
     async def run(self, speak_default: bool) -> None:
         self.speak_on = speak_default
-        await self.send({"type": "ready", "session": self.session, "rate": 16000, "width": 2, "channels": 1})
+        await self.send(Ready(session=self.session))
         loop = asyncio.get_running_loop()
         # Only audio, questions and ends keep the connection (and its stream slot): a client sending
         # nothing but cancels or bad messages is closed like a silent one.
@@ -114,13 +104,13 @@ class StreamConversation:
                     log.info("websocket %s ended: %s", self.session, self.ws.exception())
                 return
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: BaseModel) -> None:
         if not self.ws.closed:
-            await self.ws.send_str(json.dumps(message))
+            await self.ws.send_str(message.model_dump_json())
 
     async def error(self, code: str, message: str) -> None:
         self.metrics.error("ws", code)
-        await self.send({"type": "error", "code": code, "message": message})
+        await self.send(ErrorBody(code=code, message=message))
 
     async def command(self, text: str) -> bool:
         """Handle one text message; whether it was progress (an end of speech or a question)."""
@@ -134,27 +124,27 @@ class StreamConversation:
             )
             return False
         kind = message["type"]
-        if kind == "start":
-            await self.start(message)
-        elif kind == "end":
+        try:
+            command = CLIENT_MESSAGE.validate_python(message)
+        except ValidationError as exc:
+            known = kind in ("start", "end", "cancel", "ask")
+            why = f"bad {kind} message: {validation_message(exc)}" if known else f"unknown message type {kind!r}"
+            await self.error("bad_message", why)
+            return False
+        if isinstance(command, Start):
+            await self.start(command)
+        elif isinstance(command, End):
             await self.end()
             return True
-        elif kind == "cancel":
+        elif isinstance(command, Cancel):
             await self.abort()
-        elif kind == "ask" and isinstance(message.get("text"), str):
-            with self.metrics.timed("answer"):
-                await self.deliver(await self.skill.ask(message["text"], self.session))
-            return True
         else:
-            await self.error("bad_message", f"unknown message type {kind!r} (or a missing field)")
+            with self.metrics.timed("answer"):
+                await self.deliver(await self.skill.ask(command.text, self.session))
+            return True
         return False
 
-    async def start(self, message: dict[str, Any]) -> None:
-        try:
-            start = StartMessage.model_validate(message)
-        except ValidationError as exc:
-            await self.error("bad_message", f"bad start message: {validation_message(exc)}")
-            return
+    async def start(self, start: Start) -> None:
         await self.abort()  # a new start begins a new utterance
         self.incoming.fmt = PcmFormat(sample_rate=start.rate, sample_width=start.width, channels=start.channels)  # type: ignore[arg-type]
         if start.speak is not None:
@@ -192,7 +182,7 @@ class StreamConversation:
     async def relay(self, event: Event) -> None:
         async for out in self.skill.pipeline.run(event):
             if isinstance(out, Transcript) and not out.final:
-                await self.send({"type": "partial", "text": out.text})
+                await self.send(Partial(text=out.text))
             elif isinstance(out, Answer | Failed):
                 if isinstance(out, Failed):
                     self._reset()  # the recognizer dropped its stream
@@ -206,8 +196,8 @@ class StreamConversation:
             await self.error(result.code, result.message)
             return
         if result.transcript is not None:
-            await self.send({"type": "transcript", "text": result.transcript})
-        await self.send(result.model_dump(mode="json"))
+            await self.send(Heard(text=result.transcript))
+        await self.send(result)
         if self.speak_on:
             await self.send_speech(result.text)
 
@@ -218,14 +208,12 @@ class StreamConversation:
             await self.error(exc.code, exc.message)
             return
         pcm = spoken.pcm
-        await self.send(
-            {"type": "audio-start", "rate": spoken.sample_rate, "width": 2, "channels": 1, "bytes": len(pcm)}
-        )
+        await self.send(SpeechStart(rate=spoken.sample_rate, bytes=len(pcm)))
         for piece in chunks(pcm, AUDIO_FRAME_BYTES):
             if self.ws.closed:
                 return
             await self.ws.send_bytes(piece)
-        await self.send({"type": "audio-end"})
+        await self.send(SpeechEnd())
 
     async def abort(self) -> None:
         """Drop the utterance in progress (client cancelled, restarted, or went away)."""

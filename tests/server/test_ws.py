@@ -266,3 +266,31 @@ async def test_one_client_gets_its_share_of_streams_not_all(skill: Skill) -> Non
                 await receive(again)
     finally:
         await asyncio.wait_for(shared.stop(), T)
+
+
+async def test_every_message_on_the_wire_is_one_of_the_protocol_models(
+    http: aiohttp.ClientSession, base: str, pcm16k: bytes
+) -> None:
+    from pydantic import BaseModel
+
+    from skill.server.openapi import openapi_document
+    from skill.server.ws_messages import CLIENT_MESSAGE, CLIENT_MODELS, SERVER_MESSAGE, SERVER_MODELS
+
+    seen: set[str] = set()
+    async with http.ws_connect(f"{base}/v1/stream") as ws:  # speaking on: audio-start/-end too
+        await send_audio(ws, pcm16k)
+        await ws.send_str(CLIENT_MESSAGE.validate_python({"type": "end"}).model_dump_json())
+        await ws.send_json({"type": "dance"})
+        await ws.send_json({"type": "ask", "text": "what is b12"})
+        answers = 0
+        while answers < 2 or "audio-end" not in seen or "error" not in seen:
+            msg = await asyncio.wait_for(ws.receive(), T)
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                continue
+            parsed = SERVER_MESSAGE.validate_json(msg.data)  # strict: unknown fields or types fail
+            assert json.loads(parsed.model_dump_json()) == json.loads(msg.data)  # and it round-trips
+            seen.add(parsed.type)
+            answers += parsed.type == "answer"
+    assert {"partial", "transcript", "answer", "error", "audio-start", "audio-end"} <= seen
+    for model in (*CLIENT_MODELS, *SERVER_MODELS):  # every model is in the published schema
+        assert issubclass(model, BaseModel) and model.__name__ in openapi_document()["components"]["schemas"]
