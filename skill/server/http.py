@@ -25,6 +25,7 @@ from skill.web import add_web_routes
 from . import keys
 from .alexa.handler import alexa_route
 from .alexa.verify import CertFetcher, RequestVerifier
+from .answer_audio import as_json_audio, speak
 from .audio_in import decode_request_audio, parse_json, read_body, require_json
 from .errors import status_for
 from .limits import PerClient, RateLimiter, StreamSlots
@@ -32,7 +33,6 @@ from .metrics import EngineStatus, Metrics
 from .middleware import boundary, error_response, guard
 from .openapi import openapi_document
 from .schemas import AskRequest, Health, ListenResult, session_id
-from .speaking import as_json_audio, speak
 from .ws import stream_route
 
 log = logging.getLogger(__name__)

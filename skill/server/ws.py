@@ -30,10 +30,10 @@ from skill.events import Answer, AudioChunk, AudioEnd, Event, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from . import keys
+from .answer_audio import speak
 from .audio_in import validation_message
 from .metrics import Metrics
 from .schemas import ErrorBody, session_id
-from .speaking import speak
 from .streamed_audio import TooLong, Utterance, chunks
 from .ws_messages import CLIENT_MESSAGE, Cancel, End, Heard, Partial, Ready, SpeechEnd, SpeechStart, Start
 

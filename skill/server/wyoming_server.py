@@ -50,10 +50,10 @@ from skill.events import AudioChunk, AudioEnd, Failed, Transcript
 from skill.pipeline import Pipeline
 from skill.settings.server import ServerSettings
 
+from .answer_audio import speak
 from .limits import PerClient
 from .metrics import Metrics
 from .schemas import session_id
-from .speaking import speak
 from .streamed_audio import TooLong, Utterance, chunks
 
 log = logging.getLogger(__name__)

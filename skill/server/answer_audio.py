@@ -1,4 +1,4 @@
-"""Speaking answers at the edge: the one place the doors call the skill's text-to-speech."""
+"""An answer's audio at the network doors: the one place they call the skill's text-to-speech, and its JSON form."""
 
 from __future__ import annotations
 
