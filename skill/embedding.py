@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .datafiles import file_sha256
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,9 @@ def _packaged(package: str, name: str, digest: str, size: int) -> Path:
     path = Path(next(iter(spec.submodule_search_locations))) / name
     if not path.is_file():
         raise ModelError(f"sentence-embedding file {path} is missing")
-    if path.stat().st_size != size or _sha256(path) != digest:
+    if path.stat().st_size != size or file_sha256(path) != digest:
         raise ModelError(f"sentence-embedding file {path} does not match its pinned sha256 (altered or corrupt)")
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class SentenceEmbedder:

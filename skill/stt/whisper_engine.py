@@ -27,7 +27,6 @@ longer than the speech could hold, or one of the phrases it invents on silence (
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from skill.audio.speech_frames import SpeechEnd
+from skill.datafiles import file_sha256
 from skill.errors import ModelError, RecognitionError
 from skill.stt.base import SAMPLE_RATE, FinalResult, Recognizer
 from skill.stt.pocketsphinx_engine import PocketsphinxSpec
@@ -135,7 +135,7 @@ def verify(path: Path) -> str:
             raise ModelError(
                 f"Whisper model file {file} is {file.stat().st_size} bytes, expected {length} (truncated?)"
             )
-        if _sha256(file) != digest:
+        if file_sha256(file) != digest:
             raise ModelError(f"Whisper model file {file} does not match its pinned sha256 (altered or corrupt)")
     return size
 
@@ -170,19 +170,11 @@ def _pins_for(path: Path) -> tuple[str, dict[str, tuple[str, int]]] | None:
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         return data["size"], {k: (v[0], int(v[1])) for k, v in data["files"].items()}
-    digest = _sha256(config)
+    digest = file_sha256(config)
     for size, files in PINNED.items():
         if files["config.json"][0] == digest:
             return size, files
     return None
-
-
-def _sha256(file: Path) -> str:
-    h = hashlib.sha256()
-    with file.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def download(size: str, dest: Path, progress: Callable[[int, int | None], None] | None = None) -> Path:
@@ -201,7 +193,9 @@ def download(size: str, dest: Path, progress: Callable[[int, int | None], None] 
             f"cannot download Whisper {size}: {type(exc).__name__}: {exc}; on an offline machine, " + _HOW_TO_GET_ONE
         ) from exc
     files = {
-        name: (_sha256(target / name), (target / name).stat().st_size) for name in FILES if (target / name).is_file()
+        name: (file_sha256(target / name), (target / name).stat().st_size)
+        for name in FILES
+        if (target / name).is_file()
     }
     pinned = PINNED.get(size)
     if pinned is not None and files != pinned:
