@@ -51,6 +51,8 @@ class Skill:
                 Responder(self.knowledge, self.sessions),
             ]
         )
+        # Speech to text only (Wyoming's transcribe): the recognizer stage, conversations untouched.
+        self.hearing = Pipeline([self.recognizer])
         self._speech: SpeechService | None = None
         self._speech_lock = asyncio.Lock()
         self.engine_note = ""

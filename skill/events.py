@@ -51,6 +51,13 @@ class AudioEnd(_Event):
     type: Literal["audio-end"] = "audio-end"
 
 
+class AudioCancel(_Event):
+    """The utterance in progress is abandoned (the client cancelled, restarted or went away):
+    its recognizer stream is freed and nothing is answered."""
+
+    type: Literal["audio-cancel"] = "audio-cancel"
+
+
 class Transcript(_Event):
     """What the recognizer heard. Partial transcripts are for display only."""
 
@@ -103,6 +110,15 @@ class Failed(_Event):
 
 
 Event = Annotated[
-    TextQuery | AudioQuery | AudioChunk | AudioEnd | Transcript | Understood | Answer | SpokenAnswer | Failed,
+    TextQuery
+    | AudioQuery
+    | AudioChunk
+    | AudioEnd
+    | AudioCancel
+    | Transcript
+    | Understood
+    | Answer
+    | SpokenAnswer
+    | Failed,
     Field(discriminator="type"),
 ]

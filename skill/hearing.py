@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .errors import AudioError
-from .events import AudioChunk, AudioEnd, AudioQuery, Event, Transcript
+from .events import AudioCancel, AudioChunk, AudioEnd, AudioQuery, Event, Transcript
 from .stt.base import FinalResult
 from .stt.service import SpeechService, SpeechStream
 
@@ -49,6 +49,8 @@ class Recognizer:
                 raise
             if partial is not None and partial.text:
                 yield Transcript(session=event.session, text=partial.text, final=False, settled=partial.settled)
+        elif isinstance(event, AudioCancel):
+            await self.cancel(event.session)  # consumed: nothing follows an abandoned utterance
         elif isinstance(event, AudioEnd):
             stream = self._streams.pop(event.session, None)
             if stream is None:
@@ -62,7 +64,7 @@ class Recognizer:
             yield event
 
     async def cancel(self, session: str) -> None:
-        """The client went away mid-utterance: free its decoder."""
+        """Free a session's decoder (doors send AudioCancel through the pipeline for this)."""
         stream = self._streams.pop(session, None)
         if stream is not None:
             await asyncio.shield(stream.aclose())

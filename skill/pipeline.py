@@ -46,6 +46,10 @@ class Pipeline:
             async for final in self._through(out, index + 1):
                 yield final
 
+    async def drain(self, event: Event) -> list[Event]:
+        """Run an event for its effect (an AudioCancel); whatever came out, errors included."""
+        return [out async for out in self.run(event)]
+
     async def final(self, event: Event) -> Answer | Failed:
         """Run one event and keep only its answer (or the error)."""
         result: Answer | Failed = Failed(session=event.session, code=InputError.code, message="no answer was produced")

@@ -22,7 +22,7 @@ from intents import IntentMatch
 from skill.app import Skill
 from skill.audio.endpoint import Endpointer
 from skill.errors import SkillError
-from skill.events import Answer, AudioChunk, AudioEnd, Failed, Transcript
+from skill.events import Answer, AudioCancel, AudioChunk, AudioEnd, Failed, Transcript
 from skill.settings.handsfree import HandsFreeSettings
 
 from .earcons import Earcon, earcon
@@ -225,7 +225,7 @@ class HandsFree:
     async def _drop_stream(self) -> None:
         if self._streaming:
             self._streaming = False
-            await self.skill.recognizer.cancel(self.session)
+            await self.skill.pipeline.drain(AudioCancel(session=self.session))
 
     async def _earcon(self, kind: Earcon) -> None:
         if not self.settings.earcons:

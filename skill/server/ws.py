@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
 from skill.errors import AudioError, SkillError
-from skill.events import Answer, AudioChunk, AudioEnd, Event, Failed, Transcript
+from skill.events import Answer, AudioCancel, AudioChunk, AudioEnd, Event, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from . import keys
@@ -218,7 +218,7 @@ class StreamConversation:
     async def abort(self) -> None:
         """Drop the utterance in progress (client cancelled, restarted, or went away)."""
         if self._open:
-            await self.skill.recognizer.cancel(self.session)
+            await self.skill.pipeline.drain(AudioCancel(session=self.session))
         self._reset()
 
     def _reset(self) -> None:

@@ -46,8 +46,7 @@ from intents.safety import OUT_OF_SCOPE
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
 from skill.errors import AudioError, InputError, SkillError
-from skill.events import AudioChunk, AudioEnd, Failed, Transcript
-from skill.pipeline import Pipeline
+from skill.events import AudioCancel, AudioChunk, AudioEnd, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from .answer_audio import speak
@@ -206,8 +205,6 @@ class SkillEventHandler(AsyncEventHandler):
         self.shares = shares
         peer = writer.get_extra_info("peername")
         self.client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-        # Speech-to-text only: the recognizer stage alone, so transcribing leaves conversations untouched.
-        self._hearing = Pipeline([skill.recognizer])
         self._asr_session: str | None = None
         self._language: str | None = None
         self._incoming = Utterance(settings.max_audio_s)
@@ -309,7 +306,7 @@ class SkillEventHandler(AsyncEventHandler):
         if not pcm:
             return
         with self.metrics.timed("recognize-chunk"):
-            async for out in self._hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
+            async for out in self.skill.hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
                 if isinstance(out, Failed):
                     # One error for the utterance, not one per chunk (a full recognizer refused every chunk).
                     self._asr_session, self._dropping = None, True
@@ -323,7 +320,7 @@ class SkillEventHandler(AsyncEventHandler):
             raise AudioError("audio-stop came before any audio")
         session, self._asr_session = self._asr_session, None
         with self.metrics.timed("recognize-end"):
-            async for out in self._hearing.run(AudioEnd(session=session)):
+            async for out in self.skill.hearing.run(AudioEnd(session=session)):
                 if isinstance(out, Failed):
                     raise _as_error(out)
                 if isinstance(out, Transcript) and out.final:
@@ -366,7 +363,7 @@ class SkillEventHandler(AsyncEventHandler):
 
     async def _cancel_asr(self) -> None:
         if self._asr_session is not None:
-            await self.skill.recognizer.cancel(self._asr_session)
+            await self.skill.hearing.drain(AudioCancel(session=self._asr_session))
             self._asr_session = None
 
     async def disconnect(self) -> None:

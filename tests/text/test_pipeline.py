@@ -14,6 +14,7 @@ from skill.app import Skill
 from skill.errors import InputError
 from skill.events import (
     Answer,
+    AudioCancel,
     AudioChunk,
     AudioEnd,
     AudioQuery,
@@ -33,6 +34,7 @@ SAMPLES = [
     AudioQuery(session="s", pcm=b"\x00\x01\xff\x7f"),
     AudioChunk(session="s", pcm=b"\x10\x00"),
     AudioEnd(session="s"),
+    AudioCancel(session="s"),
     Transcript(session="s", text="tell me more", final=False, confidence=0.4, in_domain=False),
     Understood(
         session="s", result=IntentMatch(intent="compare", slots={"side": "injection"}, confidence=0.9, text="x")
@@ -117,3 +119,9 @@ def test_sessions_expire_when_idle_and_are_bounded() -> None:
     store.put(Conversation(id="b", turns=1))
     store.put(Conversation(id="c", turns=1))
     assert len(store) == 2 and store.get("a").turns == 0 and store.get("c").turns == 1
+
+
+async def test_a_cancel_is_an_event_consumed_by_the_recognizer(skill: Skill) -> None:
+    # Doors abandon an utterance by sending AudioCancel down the pipeline, never by reaching into a stage.
+    assert await skill.pipeline.drain(AudioCancel(session="never-spoke")) == []  # nothing to cancel: no error
+    assert await skill.hearing.drain(AudioCancel(session="never-spoke")) == []
