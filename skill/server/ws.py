@@ -35,7 +35,17 @@ from .audio_in import validation_message
 from .metrics import Metrics
 from .schemas import ErrorBody, session_id
 from .streamed_audio import TooLong, Utterance, chunks
-from .ws_messages import CLIENT_MESSAGE, Cancel, End, Heard, Partial, Ready, SpeechEnd, SpeechStart, Start
+from .ws_messages import (
+    CLIENT_MESSAGE,
+    AudioEndMessage,
+    AudioStartMessage,
+    CancelMessage,
+    EndMessage,
+    PartialMessage,
+    ReadyMessage,
+    StartMessage,
+    TranscriptMessage,
+)
 
 log = logging.getLogger(__name__)
 AUDIO_FRAME_BYTES = 16384
@@ -81,7 +91,7 @@ class StreamConversation:
 
     async def run(self, speak_default: bool) -> None:
         self.speak_on = speak_default
-        await self.send(Ready(session=self.session))
+        await self.send(ReadyMessage(session=self.session))
         loop = asyncio.get_running_loop()
         # Only audio, questions and ends keep the connection (and its stream slot): a client sending
         # nothing but cancels or bad messages is closed like a silent one.
@@ -131,12 +141,12 @@ class StreamConversation:
             why = f"bad {kind} message: {validation_message(exc)}" if known else f"unknown message type {kind!r}"
             await self.error("bad_message", why)
             return False
-        if isinstance(command, Start):
+        if isinstance(command, StartMessage):
             await self.start(command)
-        elif isinstance(command, End):
+        elif isinstance(command, EndMessage):
             await self.end()
             return True
-        elif isinstance(command, Cancel):
+        elif isinstance(command, CancelMessage):
             await self.abort()
         else:
             with self.metrics.timed("answer"):
@@ -144,7 +154,7 @@ class StreamConversation:
             return True
         return False
 
-    async def start(self, start: Start) -> None:
+    async def start(self, start: StartMessage) -> None:
         await self.abort()  # a new start begins a new utterance
         self.incoming.fmt = PcmFormat(sample_rate=start.rate, sample_width=start.width, channels=start.channels)  # type: ignore[arg-type]
         if start.speak is not None:
@@ -182,7 +192,7 @@ class StreamConversation:
     async def relay(self, event: Event) -> None:
         async for out in self.skill.pipeline.run(event):
             if isinstance(out, Transcript) and not out.final:
-                await self.send(Partial(text=out.text))
+                await self.send(PartialMessage(text=out.text))
             elif isinstance(out, Answer | Failed):
                 if isinstance(out, Failed):
                     self._reset()  # the recognizer dropped its stream
@@ -196,7 +206,7 @@ class StreamConversation:
             await self.error(result.code, result.message)
             return
         if result.transcript is not None:
-            await self.send(Heard(text=result.transcript))
+            await self.send(TranscriptMessage(text=result.transcript))
         await self.send(result)
         if self.speak_on:
             await self.send_speech(result.text)
@@ -208,12 +218,12 @@ class StreamConversation:
             await self.error(exc.code, exc.message)
             return
         pcm = spoken.pcm
-        await self.send(SpeechStart(rate=spoken.sample_rate, bytes=len(pcm)))
+        await self.send(AudioStartMessage(rate=spoken.sample_rate, bytes=len(pcm)))
         for piece in chunks(pcm, AUDIO_FRAME_BYTES):
             if self.ws.closed:
                 return
             await self.ws.send_bytes(piece)
-        await self.send(SpeechEnd())
+        await self.send(AudioEndMessage())
 
     async def abort(self) -> None:
         """Drop the utterance in progress (client cancelled, restarted, or went away)."""

@@ -22,7 +22,7 @@ class _Message(BaseModel):
 # --- client -> server --------------------------------------------------------------------------
 
 
-class Start(_Message):
+class StartMessage(_Message):
     """A new utterance, optionally in another audio format, and whether answers are spoken."""
 
     type: Literal["start"] = "start"
@@ -33,26 +33,26 @@ class Start(_Message):
     speak_rate: int | None = Field(default=None, ge=8000, le=48000)
 
 
-class End(_Message):
+class EndMessage(_Message):
     type: Literal["end"] = "end"
 
 
-class Cancel(_Message):
+class CancelMessage(_Message):
     type: Literal["cancel"] = "cancel"
 
 
-class Ask(_Message):
+class AskMessage(_Message):
     type: Literal["ask"] = "ask"
     text: str
 
 
-ClientMessage = Annotated[Start | End | Cancel | Ask, Field(discriminator="type")]
-CLIENT_MESSAGE: TypeAdapter[Start | End | Cancel | Ask] = TypeAdapter(ClientMessage)
+ClientMessage = Annotated[StartMessage | EndMessage | CancelMessage | AskMessage, Field(discriminator="type")]
+CLIENT_MESSAGE: TypeAdapter[StartMessage | EndMessage | CancelMessage | AskMessage] = TypeAdapter(ClientMessage)
 
 # --- server -> client ----------------------------------------------------------------------------
 
 
-class Ready(_Message):
+class ReadyMessage(_Message):
     type: Literal["ready"] = "ready"
     session: str
     rate: int = 16000
@@ -60,19 +60,19 @@ class Ready(_Message):
     channels: int = 1
 
 
-class Partial(_Message):
+class PartialMessage(_Message):
     type: Literal["partial"] = "partial"
     text: str
 
 
-class Heard(_Message):
+class TranscriptMessage(_Message):
     """The final transcript of an utterance, sent before its answer."""
 
     type: Literal["transcript"] = "transcript"
     text: str
 
 
-class SpeechStart(_Message):
+class AudioStartMessage(_Message):
     """Binary frames of int16 PCM follow, `bytes` in all, then audio-end."""
 
     type: Literal["audio-start"] = "audio-start"
@@ -82,15 +82,16 @@ class SpeechStart(_Message):
     bytes: int
 
 
-class SpeechEnd(_Message):
+class AudioEndMessage(_Message):
     type: Literal["audio-end"] = "audio-end"
 
 
 ServerMessage = Annotated[
-    Ready | Partial | Heard | Answer | ErrorBody | SpeechStart | SpeechEnd, Field(discriminator="type")
+    ReadyMessage | PartialMessage | TranscriptMessage | Answer | ErrorBody | AudioStartMessage | AudioEndMessage,
+    Field(discriminator="type"),
 ]
-SERVER_MESSAGE: TypeAdapter[Ready | Partial | Heard | Answer | ErrorBody | SpeechStart | SpeechEnd] = TypeAdapter(
-    ServerMessage
-)
-CLIENT_MODELS = (Start, End, Cancel, Ask)
-SERVER_MODELS = (Ready, Partial, Heard, Answer, ErrorBody, SpeechStart, SpeechEnd)
+SERVER_MESSAGE: TypeAdapter[
+    ReadyMessage | PartialMessage | TranscriptMessage | Answer | ErrorBody | AudioStartMessage | AudioEndMessage
+] = TypeAdapter(ServerMessage)
+CLIENT_MODELS = (StartMessage, EndMessage, CancelMessage, AskMessage)
+SERVER_MODELS = (ReadyMessage, PartialMessage, TranscriptMessage, Answer, ErrorBody, AudioStartMessage, AudioEndMessage)
