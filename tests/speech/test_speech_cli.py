@@ -45,7 +45,9 @@ def test_listen_cli_answers_each_file_and_reports_bad_ones(tmp_path: Path) -> No
     assert results[1]["type"] == "error" and "empty" in results[1]["message"]
     assert results[2]["type"] == "error" and "not a WAV" in results[2]["message"]
     assert results[3]["type"] == "error" and "truncated" in results[3]["message"]
-    assert results[4]["type"] == "answer" and "shots" in results[4]["transcript"]
+    # The recognizer dithers, so the same audio decodes slightly differently run to run ("shots" / "shot";
+    # a clean-clone CI run heard "dubit well shot to make you sore"): ask for the key word's stem.
+    assert results[4]["type"] == "answer" and "shot" in results[4]["transcript"]
     assert (tmp_path / "a-1.wav").stat().st_size > 10_000 and (tmp_path / "a-5.wav").exists()
     assert not (tmp_path / "a-2.wav").exists()
     assert out.returncode == 1  # some files failed
