@@ -68,7 +68,8 @@ class QuestionFrame(BaseModel):
     who: Who = "me"
     severity: tuple[Severity, ...] = ()
     red_flags: tuple[RedFlag, ...] = ()
-    negated: tuple[str, ...] = ()  # red-flag words the person said they do not have
+    negated: tuple[str, ...] = ()  # red-flag words the person said they do not have, or asked about
+    hypothetical: tuple[str, ...] = ()  # of those, conditions asked about ("can b12 cause fainting")
     uncovered: tuple[str, ...] = ()  # topics the fact base does not cover (names from safety.toml)
 
     @property

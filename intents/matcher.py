@@ -221,7 +221,7 @@ class Matcher:
             slots = {"trigger": flag.words, "kind": flag.kind}
             return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
         understood = [
-            self._understand_part(p, r, bool(frame.uncovered), score_routes)
+            self._understand_part(p, r, bool(frame.uncovered), score_routes, frame.hypothetical)
             for p, r in zip(frame.parts, reading.remainders, strict=True)
         ]
         parts = tuple(p for p, _ in understood)
@@ -250,12 +250,20 @@ class Matcher:
         )
 
     def _understand_part(
-        self, part: Part, remainder: str, uncovered: bool, score_routes: bool = False
+        self,
+        part: Part,
+        remainder: str,
+        uncovered: bool,
+        score_routes: bool = False,
+        asked_about: tuple[str, ...] = (),
     ) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         heard = self._norm.surface(remainder)
         surface = [self._correct(t) for t in heard if t != CUT_MARK]
-        if part.ask == "cause" and not part.symptoms and self._asks_of_the_unknown(heard):
+        # "can b12 shots cause blackouts": a condition asked about that no fact speaks of is a plain
+        # "I don't know of a link", never the nearest fact; "...cause headaches" (no condition) goes on.
+        names_condition = any(words in part.text for words in asked_about)
+        if names_condition or (part.ask == "cause" and not part.symptoms and self._asks_of_the_unknown(heard)):
             # "can b12 jabs give you spots": asks about an effect the facts never mention.
             unknown = {"uncovered": (*part.uncovered, UNKNOWN_EFFECT), "asks_uncovered": True}
             return part.model_copy(update=unknown), None

@@ -33,6 +33,10 @@ class NegationScope:
         self._if = _alternation(spec.hypothetical)
         self._condition = _alternation(spec.conditions, end="$")  # a mention that is wholly a condition
 
+    def hypothetical(self, text: str, start: int, end: int) -> bool:
+        """A condition asked about, not reported ("can low b12 cause a stroke")."""
+        return bool(self._condition.match(text[start:end])) and self._if.search(self._window(text, start)) is not None
+
     def negated(self, text: str, start: int, end: int) -> bool:
         """Whether text[start:end], a mention found in cleaned text, is denied by the words around it."""
         window = self._window(text, start)

@@ -111,6 +111,7 @@ class FrameReader:
         (Whisper writing "she didn't have a seizure" must not hide pocketsphinx's "he's having a seizure")."""
         whole = self.prepare(text)
         flags, denied_flags = self._red_flags(whole)
+        asked_about = [w for w in denied_flags if self._asked(whole, w)]
         for other in (self.prepare(a) for a in corrected):
             if other != whole:
                 more, _ = self._red_flags(other)
@@ -141,6 +142,7 @@ class FrameReader:
                 "severity": [name for name, p in self._severity.items() if self._affirmed(p, whole)],
                 "red_flags": flags,
                 "negated": denied_flags,
+                "hypothetical": asked_about,
                 "uncovered": uncovered,
             }
         )
@@ -164,6 +166,10 @@ class FrameReader:
         # A child or pet who swallowed something is a poisoning, whatever else matched.
         found.sort(key=lambda f: f.kind == "emergency")
         return found, denied
+
+    def _asked(self, text: str, words: str) -> bool:
+        at = text.find(words)
+        return at >= 0 and self._negation.hypothetical(text, at, at + len(words))
 
     def _affirmed_match(self, pattern: re.Pattern[str], text: str) -> str | None:
         for m in pattern.finditer(text):

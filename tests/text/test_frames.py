@@ -173,3 +173,28 @@ def test_bad_frame_data_is_one_clear_error(tmp_path: Path) -> None:
 )
 def test_a_no_that_answers_something_else_does_not_deny_what_follows(skill: Skill, text: str) -> None:
     assert _understand(skill, text).intent == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could low b12 lead to fainting",
+        "is there a risk of passing out with b12 injections",
+        "can b12 shots cause blackouts",
+        "can b12 deficiency cause paralysis",
+        "can b12 cause a stroke",
+    ],
+)
+def test_a_condition_asked_about_gets_a_plain_i_dont_know_not_an_alarm_nor_a_neighbouring_fact(
+    skill: Skill, text: str
+) -> None:
+    result = skill.matcher.understand(text)
+    assert isinstance(result, IntentMatch) and result.intent == "out_of_scope", result
+
+
+@pytest.mark.parametrize(
+    "text", ["i keep fainting could it be b12", "she fainted after her jab", "she collapsed after her b12 shot"]
+)
+def test_the_same_condition_reported_is_still_an_emergency(skill: Skill, text: str) -> None:
+    result = skill.matcher.understand(text)
+    assert isinstance(result, IntentMatch) and result.intent == "emergency", result
