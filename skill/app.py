@@ -22,7 +22,6 @@ from .pipeline import Pipeline
 from .sessions import SessionStore
 from .speaking import Speaker
 from .stages import Responder, Understander
-from .stt.factory import choose_engine
 from .stt.service import SpeechService
 from .tts import Speech, Synthesizer
 
@@ -83,6 +82,8 @@ class Skill:
         """The speech recognizer, built on first use (domain model cached on disk)."""
         async with self._speech_lock:
             if self._speech is None:
+                from .stt.factory import choose_engine  # the engines' imports, only once speech is needed
+
                 sentences = spoken_sentences(self.catalog, self.knowledge)
                 choice = await asyncio.to_thread(
                     choose_engine,

@@ -2,12 +2,13 @@
 
 Model lookup never touches the network: an explicit path, then VOSK_MODEL_PATH (a model
 directory, or a directory of models as vosk itself reads it), then vosk's own model dirs.
-`vosk.Model(lang=...)` would try to download and, offline, fail with a raw connection error;
+`_vosk().Model(lang=...)` would try to download and, offline, fail with a raw connection error;
 `download_model` is the explicit, separate step for connected machines.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -20,14 +21,23 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-import vosk
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from skill.errors import ModelError, RecognitionError
 from skill.stt.base import SAMPLE_RATE, FinalResult, PartialResult, Word
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import vosk
+
 log = logging.getLogger(__name__)
+
+
+def _vosk() -> ModuleType:
+    # Imported on first use: a typed question never pays the ~70 ms vosk (and requests) take to import.
+    return importlib.import_module("vosk")
+
 
 UNK = "[unk]"
 ProgressCallback = Callable[[int, int | None], None]  # (bytes done, total bytes or None)
@@ -43,9 +53,9 @@ def is_model_dir(path: Path) -> bool:
 
 
 def search_dirs() -> list[Path]:
-    """VOSK_MODEL_PATH (read now, not at import like vosk.MODEL_DIRS), then vosk's own dirs."""
+    """VOSK_MODEL_PATH (read now, not at import like _vosk().MODEL_DIRS), then vosk's own dirs."""
     dirs = [Path(p) for p in [os.environ.get("VOSK_MODEL_PATH")] if p]
-    dirs += [Path(d) for d in vosk.MODEL_DIRS[1:] if d is not None]
+    dirs += [Path(d) for d in _vosk().MODEL_DIRS[1:] if d is not None]
     return dirs
 
 
@@ -72,7 +82,7 @@ def download_model(lang: str, dest: Path, progress: ProgressCallback | None = No
     Uses the list and base address that the vosk package itself ships with.
     """
     try:
-        with urllib.request.urlopen(vosk.MODEL_LIST_URL, timeout=timeout_s) as resp:
+        with urllib.request.urlopen(_vosk().MODEL_LIST_URL, timeout=timeout_s) as resp:
             models: list[dict[str, Any]] = json.load(resp)
     except OSError as exc:  # URLError, timeouts and name-resolution failures are all OSErrors
         raise ModelError(
@@ -94,7 +104,7 @@ def download_model(lang: str, dest: Path, progress: ProgressCallback | None = No
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
         archive = Path(tmp) / f"{name}.zip"
         try:
-            urllib.request.urlretrieve(vosk.MODEL_PRE_URL + name + ".zip", archive, hook)
+            urllib.request.urlretrieve(_vosk().MODEL_PRE_URL + name + ".zip", archive, hook)
             with zipfile.ZipFile(archive) as z:
                 z.extractall(tmp)
         except (OSError, zipfile.BadZipFile) as exc:
@@ -134,9 +144,9 @@ class VoskEngine:
     ) -> None:
         if not is_model_dir(model_path):
             raise ModelError(f"not a vosk model directory: {model_path} (no am/final.mdl); " + _HOW_TO_GET_ONE)
-        vosk.SetLogLevel(-1)
+        _vosk().SetLogLevel(-1)
         try:
-            self.model = vosk.Model(str(model_path))
+            self.model = _vosk().Model(str(model_path))
         except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
             raise ModelError(f"vosk model at {model_path} is corrupt or incomplete: {exc}") from exc
         self.model_path = model_path
@@ -158,9 +168,9 @@ class VoskEngine:
 
     def new_recognizer(self) -> VoskRecognizer:
         if self.grammar is None:
-            rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
+            rec = _vosk().KaldiRecognizer(self.model, SAMPLE_RATE)
         else:
-            rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
+            rec = _vosk().KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)
         rec.SetMaxAlternatives(self.max_alternatives)
