@@ -1,6 +1,6 @@
 """The second line for red flags: a clause that means what a red flag means, in words no rule has.
 
-Each clause of the question (split at punctuation and at the negation terminators) is embedded and
+Each clause of the question (split at punctuation and at `[semantic] splits`) is embedded and
 compared with the spoken red-flag examples of safety.toml and with calm sentences (the catalogue's
 own questions and the everyday symptoms of `[semantic] calm_examples`). A clause raises a flag when
 its nearest red-flag example is close enough and clearly closer than anything calm. An embedding
