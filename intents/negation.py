@@ -54,7 +54,8 @@ class NegationScope:
     def _window(self, text: str, start: int) -> str:
         """The words before a mention, back to the nearest terminator, at most `scope_words` of them."""
         window = " ".join(text[:start].split()[-self._scope :])
-        cut = [m.end() for m in self._stop.finditer(window)]
+        # "feel like my chest...": a terminator right after "like" goes on with the same clause.
+        cut = [m.end() for m in self._stop.finditer(window) if not window[: m.start()].endswith("like ")]
         return window[cut[-1] :] if cut else window
 
     def _has_trigger(self, window: str) -> bool:

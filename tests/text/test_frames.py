@@ -198,3 +198,17 @@ def test_a_condition_asked_about_gets_a_plain_i_dont_know_not_an_alarm_nor_a_nei
 def test_the_same_condition_reported_is_still_an_emergency(skill: Skill, text: str) -> None:
     result = skill.matcher.understand(text)
     assert isinstance(result, IntentMatch) and result.intent == "emergency", result
+
+
+@pytest.mark.parametrize(
+    ("text", "alarm"),
+    [
+        ("i dont feel like my chest is being crushed, it just aches a bit after the jab", False),
+        ("it doesnt feel like my throat is closing, just a bit scratchy", False),
+        ("it feels like my chest is being crushed", True),
+        ("no fever, my chest hurts", True),  # "my" still ends a denial's scope elsewhere
+    ],
+)
+def test_feel_like_my_keeps_the_denial_in_scope(skill: Skill, text: str, alarm: bool) -> None:
+    result = skill.matcher.understand(text)
+    assert (isinstance(result, IntentMatch) and result.intent == "emergency") is alarm, result
