@@ -140,13 +140,12 @@ class _SlotSpotter:
 
 
 class Matcher:
-    def __init__(self, catalog: Catalog, threshold: float = 0.5, semantic: SemanticRedFlags | None = None) -> None:
+    def __init__(self, catalog: Catalog, threshold: float = 0.5) -> None:
         self.threshold = threshold
-        self.semantic = semantic  # red flags by meaning, when no rule fires (None: rules only)
+        self.semantic: SemanticRedFlags | None = None  # red flags by meaning, when no rule fires (set by the skill)
         lex = catalog.lexicon
         self._norm = Normalizer(lex.fillers, lex.canonical)
-        self._reader = FrameReader(catalog)
-        self.reader = self._reader  # the semantic check reads clauses as the rules do
+        self.reader = FrameReader(catalog)  # the semantic check reads clauses as the rules do
         self._routes = catalog.frames.routes
         self._slot_keys = {i.name: tuple(sorted(i.slots)) for i in catalog.intents}
         self._spotters: dict[tuple[str, ...], _SlotSpotter] = {}
@@ -204,7 +203,7 @@ class Matcher:
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        reading = self._reader.read(text, [surface_text] if surface != heard else [], heard_also)
+        reading = self.reader.read(text, [surface_text] if surface != heard else [], heard_also)
         frame = reading.frame
         if not frame.red_flags and self.semantic is not None:
             found = self.semantic.find(text)
@@ -298,8 +297,8 @@ class Matcher:
             return True
         if part.ask == "diagnose":
             return True
-        telling = not self._reader.is_question(remainder)
-        return telling and any(not self._reader.is_general(s) for s in part.symptoms)
+        telling = not self.reader.is_question(remainder)
+        return telling and any(not self.reader.is_general(s) for s in part.symptoms)
 
     def _asks_of_the_unknown(self, heard: list[str]) -> bool:
         """Does "can b12 cause X" end on an X the skill knows nothing of? Something cut from it (a

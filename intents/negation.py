@@ -35,14 +35,14 @@ class NegationScope:
 
     def hypothetical(self, text: str, start: int, end: int) -> bool:
         """A condition asked about, not reported ("can low b12 cause a stroke")."""
-        return bool(self._condition.match(text[start:end])) and self._if.search(self._window(text, start)) is not None
+        return self._asks_about(self._window(text, start), text[start:end])
 
     def negated(self, text: str, start: int, end: int) -> bool:
         """Whether text[start:end], a mention found in cleaned text, is denied by the words around it."""
         window = self._window(text, start)
         if self._has_trigger(window):
             return True
-        if self._condition.match(text[start:end]) and self._if.search(window):
+        if self._asks_about(window, text[start:end]):
             return True  # "can low b12 cause a stroke"
         inner = text[start:end].split(maxsplit=1)
         if len(inner) == 2 and self._has_trigger(inner[1]):
@@ -57,6 +57,9 @@ class NegationScope:
         # "feel like my chest...": a terminator right after "like" goes on with the same clause.
         cut = [m.end() for m in self._stop.finditer(window) if not window[: m.start()].endswith("like ")]
         return window[cut[-1] :] if cut else window
+
+    def _asks_about(self, window: str, mention: str) -> bool:
+        return self._condition.match(mention) is not None and self._if.search(window) is not None
 
     def _has_trigger(self, window: str) -> bool:
         return self._trigger.search(self._pseudo.sub(" ", window)) is not None

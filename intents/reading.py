@@ -110,16 +110,15 @@ class FrameReader:
         the words as typed missed, but not one they deny; another hearing counts whatever this one says
         (Whisper writing "she didn't have a seizure" must not hide pocketsphinx's "he's having a seizure")."""
         whole = self.prepare(text)
-        flags, denied_flags = self._red_flags(whole)
-        asked_about = [w for w in denied_flags if self._asked(whole, w)]
+        flags, denied_flags, asked_about = self._red_flags(whole)
         for other in (self.prepare(a) for a in corrected):
             if other != whole:
-                more, _ = self._red_flags(other)
+                more, _, _ = self._red_flags(other)
                 flags += [
                     f for f in more if f not in flags and not any(f.words in d or d in f.words for d in denied_flags)
                 ]
         for other in (self.prepare(a) for a in heard_also):
-            more, _ = self._red_flags(other)
+            more, _, _ = self._red_flags(other)
             flags += [f for f in more if f not in flags]
         uncovered, cut = self._uncovered(whole)
         parts: list[Part] = []
@@ -150,13 +149,17 @@ class FrameReader:
 
     # --- safety ---------------------------------------------------------------------------------
 
-    def _red_flags(self, text: str) -> tuple[list[RedFlag], list[str]]:
+    def _red_flags(self, text: str) -> tuple[list[RedFlag], list[str], list[str]]:
+        """Red flags said; red-flag words denied or asked about; of those, conditions asked about."""
         found: list[RedFlag] = []
         denied: list[str] = []
+        asked: list[str] = []
         for kind, pattern in self._flags.items():
             for m in pattern.finditer(text):
                 if self._negation.negated(text, m.start(), m.end()):
                     denied.append(m.group(0))
+                    if self._negation.hypothetical(text, m.start(), m.end()):
+                        asked.append(m.group(0))
                 else:
                     found.append(RedFlag(words=m.group(0), kind=kind))  # type: ignore[arg-type]
         for first, second in self._pairs:
@@ -165,11 +168,7 @@ class FrameReader:
                 found.append(RedFlag(words=f"{a} + {b}", kind="emergency"))
         # A child or pet who swallowed something is a poisoning, whatever else matched.
         found.sort(key=lambda f: f.kind == "emergency")
-        return found, denied
-
-    def _asked(self, text: str, words: str) -> bool:
-        at = text.find(words)
-        return at >= 0 and self._negation.hypothetical(text, at, at + len(words))
+        return found, denied, asked
 
     def _affirmed_match(self, pattern: re.Pattern[str], text: str) -> str | None:
         for m in pattern.finditer(text):
