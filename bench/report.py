@@ -22,12 +22,14 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ".venv/bin/python"
@@ -388,83 +390,97 @@ def _question_wav(text: str) -> bytes:
         return out.read_bytes()
 
 
-def serve_memory(quick: bool) -> Result:
-    import aiohttp
+SERVE = [".venv/bin/b12-skill", "serve", "--port", "0", "--wyoming-port", "0"]
 
-    seconds = 3.0 if quick else 10.0
+
+@contextlib.contextmanager
+def served(tmp: Path, stderr: Any) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    """`b12-skill serve` on free ports with rate limits off: (process, http base, Wyoming port).
+    The benchmarks measure the server, not its limiter."""
     config = (ROOT / "config.toml").read_text()
     config = re.sub(r"(?m)^rate_per_minute\s*=.*$", "rate_per_minute = 1000000000", config)
     config = re.sub(r"(?m)^rate_burst\s*=.*$", "rate_burst = 1000000000", config)
-    wav = _question_wav("do b twelve shots make you sore")
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "config.toml"
-        cfg.write_text(config)
-        cmd = [".venv/bin/b12-skill", "--config", str(cfg), "serve", "--port", "0", "--wyoming-port", "0"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    (tmp / "config.toml").write_text(config)
+    cmd = [SERVE[0], "--config", str(tmp / "config.toml"), *SERVE[1:]]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        base = wyoming = None
+        seen: list[str] = []
+        while (base is None or wyoming is None) and proc.stdout is not None and len(seen) < 20:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if found := re.search(r"serving: open (http://[^/]+)/", line):
+                base = found.group(1)
+            if found := re.search(r"tcp://\S+:(\d+)", line):
+                wyoming = int(found.group(1))
+        if base is None or wyoming is None:
+            raise RuntimeError(f"serve did not report its ports: {seen!r}")
+        yield proc, base, wyoming
+    finally:
+        proc.terminate()
         try:
-            found, seen = None, []
-            while found is None and proc.stdout is not None and len(seen) < 20:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                seen.append(line)
-                found = re.search(r"serving: open http://([^/]+)/", line)
-            if not found:
-                raise RuntimeError(f"serve did not report its port: {seen!r}")
-            base = f"http://{found.group(1)}"
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
-            async def measure() -> Result:
-                async with aiohttp.ClientSession() as http:
-                    for _ in range(300):
-                        with contextlib.suppress(aiohttp.ClientError):
-                            async with http.get(f"{base}/healthz") as resp:
-                                if (await resp.json()).get("status") == "ok":
-                                    break
+
+async def healthy(http: aiohttp.ClientSession, base: str, tries: int) -> bool:
+    """Wait (0.1 s a try) until /healthz says ok: the engines warm up after the server starts."""
+    for _ in range(tries):
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(f"{base}/healthz") as resp:
+                if (await resp.json()).get("status") == "ok":
+                    return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+def serve_memory(quick: bool) -> Result:
+    seconds = 3.0 if quick else 10.0
+    wav = _question_wav("do b twelve shots make you sore")
+    with tempfile.TemporaryDirectory() as tmp, served(Path(tmp), subprocess.DEVNULL) as (proc, base, _):
+
+        async def measure() -> Result:
+            async with aiohttp.ClientSession() as http:
+                await healthy(http, base, 300)
+                await asyncio.sleep(2.0)
+                idle = _tree_rss_mb(proc.pid)
+                peak = list(idle)
+                counts = {"ask": 0, "listen": 0, "errors": 0}
+                deadline = time.perf_counter() + seconds
+
+                async def asker() -> None:
+                    while time.perf_counter() < deadline:
+                        async with http.post(f"{base}/v1/ask", json={"text": "can b12 make me ache"}) as r:
+                            await r.read()
+                            counts["ask" if r.status == 200 else "errors"] += 1
+
+                async def listener() -> None:
+                    while time.perf_counter() < deadline:
+                        async with http.post(f"{base}/v1/listen", data=wav, headers={"Content-Type": "audio/wav"}) as r:
+                            await r.read()
+                            counts["listen" if r.status == 200 else "errors"] += 1
+
+                async def sampler() -> None:
+                    while time.perf_counter() < deadline:
+                        now = _tree_rss_mb(proc.pid)
+                        peak[0], peak[1] = max(peak[0], now[0]), max(peak[1], now[1])
                         await asyncio.sleep(0.1)
-                    await asyncio.sleep(2.0)
-                    idle = _tree_rss_mb(proc.pid)
-                    peak = list(idle)
-                    counts = {"ask": 0, "listen": 0, "errors": 0}
-                    deadline = time.perf_counter() + seconds
 
-                    async def asker() -> None:
-                        while time.perf_counter() < deadline:
-                            async with http.post(f"{base}/v1/ask", json={"text": "can b12 make me ache"}) as r:
-                                await r.read()
-                                counts["ask" if r.status == 200 else "errors"] += 1
+                await asyncio.gather(*(asker() for _ in range(4)), *(listener() for _ in range(2)), sampler())
+                return {
+                    "idle_mb": round(idle[0]),
+                    "idle_tree_mb": round(idle[1]),
+                    "load_peak_mb": round(peak[0]),
+                    "load_peak_tree_mb": round(peak[1]),
+                    "requests": counts,
+                    "seconds": seconds,
+                }
 
-                    async def listener() -> None:
-                        while time.perf_counter() < deadline:
-                            async with http.post(
-                                f"{base}/v1/listen", data=wav, headers={"Content-Type": "audio/wav"}
-                            ) as r:
-                                await r.read()
-                                counts["listen" if r.status == 200 else "errors"] += 1
-
-                    async def sampler() -> None:
-                        while time.perf_counter() < deadline:
-                            now = _tree_rss_mb(proc.pid)
-                            peak[0], peak[1] = max(peak[0], now[0]), max(peak[1], now[1])
-                            await asyncio.sleep(0.1)
-
-                    await asyncio.gather(*(asker() for _ in range(4)), *(listener() for _ in range(2)), sampler())
-                    return {
-                        "idle_mb": round(idle[0]),
-                        "idle_tree_mb": round(idle[1]),
-                        "load_peak_mb": round(peak[0]),
-                        "load_peak_tree_mb": round(peak[1]),
-                        "requests": counts,
-                        "seconds": seconds,
-                    }
-
-            out = asyncio.run(measure())
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    out["command"] = " ".join(cmd[:2] + ["<config.toml with rate limits off>"] + cmd[3:])
+        out = asyncio.run(measure())
+    out["command"] = " ".join([SERVE[0], "--config", "<config.toml with rate limits off>", *SERVE[1:]])
     return out
 
 

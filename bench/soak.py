@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import re
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -27,18 +24,9 @@ from typing import Any
 
 import aiohttp
 
-from bench.report import ROOT, _question_wav, _tree_rss_mb
+from bench.report import _question_wav, _tree_rss_mb, healthy, served
 
 QUESTION = "do b twelve shots make you sore"
-
-
-def _config(tmp: Path) -> Path:
-    text = (ROOT / "config.toml").read_text()
-    text = re.sub(r"(?m)^rate_per_minute\s*=.*$", "rate_per_minute = 1000000000", text)
-    text = re.sub(r"(?m)^rate_burst\s*=.*$", "rate_burst = 1000000000", text)
-    path = tmp / "config.toml"
-    path.write_text(text)
-    return path
 
 
 async def _soak(base: str, wyoming_port: int, seconds: float, wav: bytes, pid: int) -> dict[str, Any]:
@@ -64,6 +52,8 @@ async def _soak(base: str, wyoming_port: int, seconds: float, wav: bytes, pid: i
             good_failed[kind] += 1
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        if not await healthy(http, base, 600):
+            raise RuntimeError("the server did not become ready")
 
         async def ask() -> bool:
             async with http.post(f"{base}/v1/ask", json={"text": "can b12 make me ache"}) as r:
@@ -159,51 +149,13 @@ def run(minutes: float) -> dict[str, Any]:
     wav = _question_wav(QUESTION)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
-        cmd = [
-            ".venv/bin/b12-skill",
-            "--config",
-            str(_config(Path(tmp))),
-            "serve",
-            "--port",
-            "0",
-            "--wyoming-port",
-            "0",
-        ]
-        with log.open("w") as err:
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
-            try:
-                assert proc.stdout is not None
-                http = wyoming = None
-                while http is None or wyoming is None:
-                    line = proc.stdout.readline()
-                    if not line:
-                        raise RuntimeError(f"serve stopped: {log.read_text()[-500:]}")
-                    if found := re.search(r"serving: open (http://[^/]+)/", line):
-                        http = found.group(1)
-                    if found := re.search(r"tcp://[^:]+:(\d+)", line):
-                        wyoming = int(found.group(1))
-                asyncio.run(_wait_ready(http))
-                result = asyncio.run(_soak(http, wyoming, minutes * 60, wav, proc.pid))
-            finally:
-                proc.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(20)
+        with log.open("w") as err, served(Path(tmp), err) as (proc, base, wyoming_port):
+            result = asyncio.run(_soak(base, wyoming_port, minutes * 60, wav, proc.pid))
         text = log.read_text()
     result["tracebacks_in_log"] = text.count("Traceback (most recent call last)")
     result["log_lines"] = len(text.splitlines())
     result["command"] = f".venv/bin/python -m bench.soak --minutes {minutes:g}"
     return result
-
-
-async def _wait_ready(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{base}/healthz") as resp:
-                    if (await resp.json()).get("status") == "ok":
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become ready")
 
 
 def main(argv: list[str] | None = None) -> int:
