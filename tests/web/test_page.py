@@ -11,6 +11,7 @@ import subprocess
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -20,6 +21,9 @@ from skill.app import Skill, build_skill
 from skill.config import Settings
 from skill.server.http import create_app
 from skill.settings.server import ServerSettings
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CHROMIUM = "/usr/bin/chromium"
@@ -159,6 +163,21 @@ async def test_spoken_and_typed_questions_in_chromium(base: str, tmp_path: Path,
             await browser.close()
 
 
+async def speak_then_type(page: Page, seconds: float) -> None:
+    """Hold Space while the "microphone" file plays, then type a question; both answered on the page.
+    Waits use selectors (Playwright's isolated world), so they work under the page's real CSP."""
+    await page.locator("body").click(position={"x": 5, "y": 5})
+    await page.keyboard.down("Space")
+    await page.wait_for_selector("#state[data-state=listening]", timeout=T * 1000)
+    await asyncio.sleep(seconds + 0.5)
+    await page.keyboard.up("Space")
+    await page.wait_for_selector("#answer-box:not([hidden])", timeout=T * 1000)
+    assert "injections" in (await page.text_content("#answer-text") or "")
+    await page.fill("#question", "what is pernicious anemia")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#answer-text:has-text('pernicious anemia')", timeout=T * 1000)
+
+
 async def test_the_page_works_under_its_own_content_security_policy(
     base: str, tmp_path: Path, question: tuple[Path, float]
 ) -> None:
@@ -177,16 +196,7 @@ async def test_the_page_works_under_its_own_content_security_policy(
             page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
             page.on("pageerror", lambda e: blocked.append(str(e)))
             await page.goto(f"{base}/", timeout=T * 1000)
-            await page.locator("body").click(position={"x": 5, "y": 5})
-            await page.keyboard.down("Space")
-            await page.wait_for_selector("#state[data-state=listening]", timeout=T * 1000)
-            await asyncio.sleep(seconds + 0.5)
-            await page.keyboard.up("Space")
-            await page.wait_for_selector("#answer-box:not([hidden])", timeout=T * 1000)
-            assert "injections" in (await page.text_content("#answer-text") or "")
-            await page.fill("#question", "what is pernicious anemia")
-            await page.click("button[type=submit]")
-            await page.wait_for_selector("#answer-text:has-text('pernicious anemia')", timeout=T * 1000)
+            await speak_then_type(page, seconds)
             assert blocked == []
         finally:
             await browser.close()
@@ -217,16 +227,7 @@ async def test_with_a_token_the_page_asks_once_and_sends_it_everywhere(
                 urls: list[str] = []
                 page.on("request", lambda r: urls.append(r.url))
                 await page.goto(f"{url}/", timeout=T * 1000)
-                await page.locator("body").click(position={"x": 5, "y": 5})
-                await page.keyboard.down("Space")
-                await page.wait_for_selector("#state[data-state=listening]", timeout=T * 1000)
-                await asyncio.sleep(seconds + 0.5)
-                await page.keyboard.up("Space")
-                await page.wait_for_selector("#answer-box:not([hidden])", timeout=T * 1000)
-                assert "injections" in (await page.text_content("#answer-text") or "")
-                await page.fill("#question", "what is pernicious anemia")
-                await page.click("button[type=submit]")
-                await page.wait_for_selector("#answer-text:has-text('pernicious anemia')", timeout=T * 1000)
+                await speak_then_type(page, seconds)
                 await page.wait_for_selector("#state[data-state=speaking]", timeout=T * 1000)  # /v1/speech too
                 assert len(asked) == 1 and "access token" in asked[0]  # asked once, kept for the tab
                 assert not any(token in u for u in urls)  # never in a URL
