@@ -37,6 +37,7 @@ from .schemas import ErrorBody, session_id
 from .streamed_audio import TooLong, Utterance, chunks
 from .ws_messages import (
     CLIENT_MESSAGE,
+    CLIENT_TYPES,
     AudioEndMessage,
     AudioStartMessage,
     CancelMessage,
@@ -137,7 +138,7 @@ class StreamConversation:
         try:
             command = CLIENT_MESSAGE.validate_python(message)
         except ValidationError as exc:
-            known = kind in ("start", "end", "cancel", "ask")
+            known = kind in CLIENT_TYPES
             why = f"bad {kind} message: {validation_message(exc)}" if known else f"unknown message type {kind!r}"
             await self.error("bad_message", why)
             return False

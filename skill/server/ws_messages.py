@@ -94,4 +94,5 @@ SERVER_MESSAGE: TypeAdapter[
     ReadyMessage | PartialMessage | TranscriptMessage | Answer | ErrorBody | AudioStartMessage | AudioEndMessage
 ] = TypeAdapter(ServerMessage)
 CLIENT_MODELS = (StartMessage, EndMessage, CancelMessage, AskMessage)
+CLIENT_TYPES = frozenset(str(m.model_fields["type"].default) for m in CLIENT_MODELS)
 SERVER_MODELS = (ReadyMessage, PartialMessage, TranscriptMessage, Answer, ErrorBody, AudioStartMessage, AudioEndMessage)
