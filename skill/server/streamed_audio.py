@@ -22,11 +22,14 @@ class Utterance:
         self.max_seconds = max_seconds
         self.fmt = fmt
         self.seconds = 0.0
+        self.dropped = False  # too long or failed: the rest of it is dropped, its one error already said
         self._leftover = b""
 
     def feed(self, data: bytes, fmt: PcmFormat | None = None) -> bytes:
-        """The whole frames so far as 16 kHz mono int16 (b"" while a frame is still incomplete). A new
-        `fmt` (a Wyoming chunk names its own) drops any part-frame of the old one."""
+        """The whole frames so far as 16 kHz mono int16 (b"" while a frame is still incomplete, or once the
+        utterance is dropped). A new `fmt` (a Wyoming chunk names its own) drops any part-frame of the old one."""
+        if self.dropped:
+            return b""
         if fmt is not None and fmt != self.fmt:
             self.fmt, self._leftover = fmt, b""
         data = self._leftover + data
@@ -40,8 +43,12 @@ class Utterance:
             raise TooLong(f"utterance longer than {self.max_seconds:g} s; it was dropped")
         return pcm
 
+    def drop(self) -> None:
+        """Ignore the rest of this utterance, until reset (the door's next start or end)."""
+        self.dropped, self._leftover = True, b""
+
     def reset(self) -> None:
-        self.seconds, self._leftover = 0.0, b""
+        self.seconds, self.dropped, self._leftover = 0.0, False, b""
 
 
 def chunks(pcm: bytes, size: int) -> Iterator[bytes]:

@@ -88,7 +88,6 @@ class StreamConversation:
         self.speak_on = True
         self.speak_rate: int | None = None
         self._open = False  # an utterance is in progress in the recognizer
-        self._discarding = False  # over the length limit: drop audio until "end"
 
     async def run(self, speak_default: bool) -> None:
         self.speak_on = speak_default
@@ -163,13 +162,11 @@ class StreamConversation:
         self.speak_rate = start.speak_rate
 
     async def audio(self, data: bytes) -> None:
-        if self._discarding:
-            return
         try:
             pcm = self.incoming.feed(data)
         except TooLong as exc:
             await self.abort()
-            self._discarding = True
+            self.incoming.drop()
             await self.error(exc.code, exc.message)
             return
         except AudioError as exc:
@@ -182,7 +179,7 @@ class StreamConversation:
             await self.relay(AudioChunk(session=self.session, pcm=pcm))
 
     async def end(self) -> None:
-        if self._discarding:
+        if self.incoming.dropped:
             self._reset()
             return
         self._open = False
@@ -197,9 +194,10 @@ class StreamConversation:
             elif isinstance(out, Answer | Failed):
                 if isinstance(out, Failed):
                     self._reset()  # the recognizer dropped its stream
-                    # Refused or failed mid-utterance: one error, and the rest of this utterance is
-                    # dropped (not one error per frame); the next "start" or "end" begins afresh.
-                    self._discarding = isinstance(event, AudioChunk)
+                    if isinstance(event, AudioChunk):
+                        # Refused or failed mid-utterance: one error, and the rest of this utterance is
+                        # dropped (not one error per frame); the next "start" or "end" begins afresh.
+                        self.incoming.drop()
                 await self.deliver(out)
 
     async def deliver(self, result: Answer | Failed) -> None:
@@ -234,5 +232,4 @@ class StreamConversation:
 
     def _reset(self) -> None:
         self._open = False
-        self._discarding = False
         self.incoming.reset()

@@ -208,7 +208,6 @@ class SkillEventHandler(AsyncEventHandler):
         self._asr_session: str | None = None
         self._language: str | None = None
         self._incoming = Utterance(settings.max_audio_s)
-        self._dropping = False  # the utterance failed: its remaining chunks are dropped, one error said
 
     async def run(self) -> None:
         limit, share = self.settings.wyoming_max_connections, self.settings.wyoming_max_per_client
@@ -285,10 +284,9 @@ class SkillEventHandler(AsyncEventHandler):
         self._asr_session = session_id(None, prefix="wyoming-asr:")
         self._language = language
         self._incoming.reset()
-        self._dropping = False
 
     async def _audio(self, chunk: WyAudioChunk) -> None:
-        if self._dropping:
+        if self._incoming.dropped:
             return
         if self._asr_session is None:
             await self._begin_asr(None)
@@ -301,7 +299,7 @@ class SkillEventHandler(AsyncEventHandler):
             pcm = self._incoming.feed(chunk.audio, fmt)
         except TooLong:
             await self._cancel_asr()
-            self._dropping = True
+            self._incoming.drop()
             raise
         if not pcm:
             return
@@ -309,12 +307,13 @@ class SkillEventHandler(AsyncEventHandler):
             async for out in self.skill.hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
                 if isinstance(out, Failed):
                     # One error for the utterance, not one per chunk (a full recognizer refused every chunk).
-                    self._asr_session, self._dropping = None, True
+                    self._asr_session = None
+                    self._incoming.drop()
                     raise _as_error(out)
 
     async def _finish_asr(self) -> None:
-        if self._dropping:  # its error was already sent
-            self._dropping = False
+        if self._incoming.dropped:  # its error was already sent
+            self._incoming.reset()
             return
         if self._asr_session is None:
             raise AudioError("audio-stop came before any audio")

@@ -45,3 +45,12 @@ def test_outgoing_chunks_never_split_a_sample() -> None:
     pcm = bytes(range(256)) * 40
     pieces = list(chunks(pcm, 1001))
     assert b"".join(pieces) == pcm and all(len(p) % 2 == 0 and len(p) <= 1000 for p in pieces)
+
+
+def test_a_dropped_utterance_takes_nothing_until_reset() -> None:
+    utterance = Utterance(10.0)
+    utterance.feed(b"\0")  # half a frame waiting
+    utterance.drop()
+    assert utterance.dropped and utterance.feed(tone(16000, 0.1)) == b""
+    utterance.reset()
+    assert not utterance.dropped and len(utterance.feed(tone(16000, 0.1))) == 3200  # the old half-frame is gone
