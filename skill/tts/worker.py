@@ -16,12 +16,13 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import wave
 from typing import Any
 
 ENGINE_RATE = 22050  # what pyttsx3's espeak driver writes
-FINISH_WAIT_S = 5.0  # how long to wait for finished-utterance after runAndWait returns
+FINISH_WAIT_S = 5.0  # how long to wait for the end of an utterance after runAndWait returns
 
 
 class _QuickPoll:
@@ -44,11 +45,27 @@ class Worker:
 
         if getattr(espeak_driver, "time", None) is time:
             espeak_driver.time = _QuickPoll()
+        from pyttsx3.drivers import _espeak
+
         self.engine = pyttsx3.init("espeak")
-        self.finished = 0
-        # runAndWait can return before the file is written (first call after init): the
-        # finished-utterance callback is the real completion signal.
-        self.engine.connect("finished-utterance", self._on_finished)
+        # runAndWait returns once espeak has *started* (its output mode is asynchronous); the
+        # driver's callback then runs on espeak's thread, and after writing the file it pumps
+        # pyttsx3's command queue from there. Starting the next request before that callback has
+        # returned let both threads pop commands (a property set or the text itself lost or run
+        # out of order: the wrong speaking rate, now and then no end at all). So the utterance is
+        # done when the driver's last callback has *returned*, not when it notifies.
+        driver_callback = self.engine.proxy._driver._onSynth
+        self.ended = threading.Event()
+
+        def on_synth(wav: Any, numsamples: int, events: Any) -> int:
+            last = _ends_utterance(events, _espeak)
+            try:
+                return int(driver_callback(wav, numsamples, events))
+            finally:
+                if last:
+                    self.ended.set()
+
+        _espeak.SetSynthCallback(on_synth)
         self.voices = [
             {
                 "id": v.id,
@@ -62,18 +79,17 @@ class Worker:
         self.default_voice = self.engine.getProperty("voice")
         self.current: dict[str, Any] = {}
 
-    def _on_finished(self, name: object = None, completed: bool = True) -> None:
-        self.finished += 1
-
     def _configure(self, voice: str, rate: int, volume: float) -> None:
         # espeak silently keeps the old voice for an unknown name, so check here too.
         if voice not in self.voice_ids:
             raise LookupError(f"unknown voice {voice!r}")
-        wanted = {"voice": voice, "rate": rate, "volume": volume}
-        for key, value in wanted.items():
-            if self.current.get(key) != value:
-                self.engine.setProperty(key, value)
-                self.current[key] = value
+        if self.current.get("voice") != voice:  # loading a voice reads files: only on a change
+            self.engine.setProperty("voice", voice)
+            self.current["voice"] = voice
+        # Rate and volume are plain parameter sets, so every request sets them again: one that
+        # went astray then costs one utterance, not the worker's whole life.
+        self.engine.setProperty("rate", rate)
+        self.engine.setProperty("volume", volume)
 
     def synth(self, req: dict[str, Any]) -> dict[str, Any]:
         self._configure(req["voice"], int(req["rate"]), float(req["volume"]))
@@ -82,21 +98,26 @@ class Worker:
         # run loop then never ends: find an unwritable path here instead.
         with open(path, "wb"):
             pass
-        before = self.finished
+        self.ended.clear()
         self.engine.save_to_file(req["text"], path)
         self.engine.runAndWait()
-        # Done = the callback came AND the file holds audio. The callback alone is not enough: now
-        # and then (about 1 in 5 runs of tests/tts test_100_kb_text, right after an abandoned
-        # stream) it came while the file still held only a header with 0 frames, and an empty
-        # answer was returned. Speech text is never empty, so 0 frames means "not written yet".
-        deadline = time.monotonic() + FINISH_WAIT_S
-        while True:
-            frames = _complete_frames(path) if self.finished != before else 0
-            if frames:
-                return {"frames": frames, "sample_rate": ENGINE_RATE}
-            if time.monotonic() > deadline:
-                raise TimeoutError("engine never finished writing the utterance")
-            time.sleep(0.002)  # the callback may come from espeak's own thread
+        if not self.ended.wait(FINISH_WAIT_S):
+            raise TimeoutError("engine never finished the utterance")
+        # The callback has returned, so the file is closed: its frame count must match its size.
+        frames = _complete_frames(path)
+        if not frames:  # speech text is never empty
+            raise RuntimeError("engine finished without writing any audio")
+        return {"frames": frames, "sample_rate": ENGINE_RATE}
+
+
+def _ends_utterance(events: Any, espeak: Any) -> bool:
+    """Whether this callback's event list (terminated by LIST_TERMINATED) holds MSG_TERMINATED."""
+    i = 0
+    while events[i].type != espeak.EVENT_LIST_TERMINATED:
+        if events[i].type == espeak.EVENT_MSG_TERMINATED:
+            return True
+        i += 1
+    return False
 
 
 def _complete_frames(path: str) -> int:
