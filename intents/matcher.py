@@ -220,7 +220,7 @@ class Matcher:
             slots = {"trigger": flag.words, "kind": flag.kind}
             return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
         understood = [
-            self._understand_part(p, r, bool(frame.uncovered), score_routes, frame.hypothetical)
+            self._understand_part(p, r, self.reader.blocks(frame.uncovered), score_routes, frame.hypothetical)
             for p, r in zip(frame.parts, reading.remainders, strict=True)
         ]
         parts = tuple(p for p, _ in understood)

@@ -92,12 +92,17 @@ class FrameReader:
         self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
         self._any_topic = _named({name: topic.patterns for name, topic in safety.topics.items()})
         self._asked_topics = frozenset(name for name, topic in safety.topics.items() if topic.asked)
+        self._quiet_topics = frozenset(name for name, topic in safety.topics.items() if not topic.blocks)
         self._general = frozenset(spec.general_symptoms)
 
     def prepare(self, text: str) -> str:
         """Cleaned text with every spelling of B12 made "b12"; what all the patterns read."""
         words = " ".join(_SPELLED.get(w, w) for w in clean(text).split())
         return " ".join(self._b12.apply(words.split()))
+
+    def blocks(self, topics: Sequence[str]) -> bool:
+        """Does any of these uncovered topics hold back the answer to the rest of the question?"""
+        return any(t not in self._quiet_topics for t in topics)
 
     @staticmethod
     def is_question(text: str) -> bool:
@@ -126,7 +131,8 @@ class FrameReader:
         for piece in self._pieces(text):
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
-            asks = bool(self._asked_topics.intersection(named)) or any(self._leads(t, piece) for t in named)
+            blocking = [t for t in named if t not in self._quiet_topics]
+            asks = bool(self._asked_topics.intersection(blocking)) or any(self._leads(t, piece) for t in blocking)
             part = self._part(piece, remainder).model_copy(update={"uncovered": named, "asks_uncovered": asks})
             if part.subject is None and parts and parts[-1].subject is not None:
                 # "...and how long does it last": the earlier part's subject still holds.

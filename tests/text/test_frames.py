@@ -113,6 +113,38 @@ def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text:
     assert (result.intent not in ("out_of_scope", "dose_question")) == answered, result
 
 
+@pytest.mark.parametrize(
+    ("text", "fact"),
+    [
+        ("what do i have if my feet burn", "symptom.pins_and_needles"),
+        ("nans unsteady and forgetful with a sore mouth, what could all that be", "symptom.coordination"),
+    ],
+)
+async def test_what_could_it_be_is_not_diagnosed_but_the_symptoms_are_answered(
+    skill: Skill, text: str, fact: str
+) -> None:
+    answer = await skill.ask(text, uuid.uuid4().hex)
+    assert isinstance(answer, Answer) and answer.intent != "out_of_scope"
+    assert fact in answer.facts
+    assert skill.knowledge.uncovered["cause_unknown"].say in answer.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what b12 level is normal for a child",
+        "what potassium level counts as too low",
+        "what should her b12 level be",
+        "how many weeks does a course of b12 jabs usually last",
+        "how long will i need to stay on the injections",
+    ],
+)
+async def test_levels_and_treatment_courses_are_declined(skill: Skill, text: str) -> None:
+    answer = await skill.ask(text, uuid.uuid4().hex)
+    assert isinstance(answer, Answer) and answer.intent in ("out_of_scope", "dose_question"), answer
+    assert not answer.facts
+
+
 def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
     frame = _understand(skill, "my mum's legs ache really bad and keep cramping, is it her b12").frame
     assert frame.who == "older" and set(frame.severity) == {"severe", "persistent"}
