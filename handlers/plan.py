@@ -129,7 +129,8 @@ def compose(
         for n, fact in enumerate(plan.facts[:per_part]):
             candidates.append(Sentence(kb.facts[fact].spoken, rank=1 if n == 0 else 3, fact=fact))
     for topic in frame.uncovered[:2]:
-        candidates.append(Sentence(refusal(kb, topic, alone=not planned), rank=1))
+        # Kept before any fact when the budget is short: a part left unsaid would read as answered.
+        candidates.append(Sentence(refusal(kb, topic, alone=not planned), rank=0))
     said = {s.fact for s in candidates if s.fact}
     if "persistent" in frame.severity and not severe and planned and "doctor.when" not in said:
         candidates.append(Sentence(kb.facts["doctor.when"].spoken, rank=2, fact="doctor.when"))

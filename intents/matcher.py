@@ -219,8 +219,13 @@ class Matcher:
             flag = frame.red_flags[0]
             slots = {"trigger": flag.words, "kind": flag.kind}
             return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
+        # In a question of several parts, a topic named in one part holds back only that part ("how
+        # often should i get my jabs and why do they make me ache": the why is still answered).
+        several = len(frame.parts) > 1
         understood = [
-            self._understand_part(p, r, self.reader.blocks(frame.uncovered), score_routes, frame.hypothetical)
+            self._understand_part(
+                p, r, self.reader.blocks(p.uncovered if several else frame.uncovered), score_routes, frame.hypothetical
+            )
             for p, r in zip(frame.parts, reading.remainders, strict=True)
         ]
         parts = tuple(p for p, _ in understood)

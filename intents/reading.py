@@ -128,15 +128,20 @@ class FrameReader:
         uncovered, cut = self._uncovered(whole)
         parts: list[Part] = []
         remainders: list[str] = []
+        said: str | None = None  # the subject the piece before named, cut words included
         for piece in self._pieces(text):
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
             blocking = [t for t in named if t not in self._quiet_topics]
             asks = bool(self._asked_topics.intersection(blocking)) or any(self._leads(t, piece) for t in blocking)
             part = self._part(piece, remainder).model_copy(update={"uncovered": named, "asks_uncovered": asks})
-            if part.subject is None and parts and parts[-1].subject is not None:
-                # "...and how long does it last": the earlier part's subject still holds.
-                part = part.model_copy(update={"subject": parts[-1].subject})
+            carried = parts[-1].subject or said if parts else None
+            if part.subject is None and carried is not None:
+                # "...and how long does it last": the earlier part's subject still holds, also when
+                # it was named in words cut from that part ("is it safe to inject b12 myself, and why
+                # would my leg ache afterwards").
+                part = part.model_copy(update={"subject": carried})
+            said = self._part(piece, piece).subject
             parts.append(part)
             remainders.append(remainder)
         # Validated: the names come from frames.toml.

@@ -145,6 +145,23 @@ async def test_levels_and_treatment_courses_are_declined(skill: Skill, text: str
     assert not answer.facts
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "topic"),
+    [
+        ("how often should i get my b12 jabs and why do they make me ache", "injection_reasons", "dose"),
+        ("how much is a b12 shot at the pharmacy and can it cause muscle cramps", "injection_aches", "cost"),
+        ("is it safe to inject b12 myself at home and why would my leg ache after", "injection_reasons", "treatment"),
+    ],
+)
+async def test_a_declined_part_is_said_and_the_other_part_still_answered(
+    skill: Skill, text: str, intent: str, topic: str
+) -> None:
+    answer = await skill.ask(text, uuid.uuid4().hex)
+    assert isinstance(answer, Answer) and answer.intent == intent, answer
+    wording = skill.knowledge.uncovered[topic]
+    assert (wording.say or wording.about) in answer.text
+
+
 def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
     frame = _understand(skill, "my mum's legs ache really bad and keep cramping, is it her b12").frame
     assert frame.who == "older" and set(frame.severity) == {"severe", "persistent"}

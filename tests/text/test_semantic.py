@@ -70,6 +70,8 @@ async def test_the_answer_opens_with_emergency_services(skill: Skill) -> None:
         "no trouble getting a breath in, just sore all over after my b12 shot",
         "can b12 cause a stroke",
         "my arm is throbbing after the jab",
+        "do b12 tablets make you ache and could you overdose on them",
+        "might that be why my husband's legs cramp",
     ],
 )
 def test_denied_reassured_or_hypothetical_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
