@@ -38,6 +38,8 @@ FUZZY_MIN_LEN = 4
 B12_WORD = re.compile(r"\bb12\b")
 ROUTE_CONFIDENCE = 0.75  # a part whose ask and subject fit a route is understood at least this well
 UNKNOWN_EFFECT = "other_effects"  # a topic of safety.toml with no patterns: found by the matcher
+# What a question read on its own, after an aside, gives the part it came from.
+TAIL_FIELDS = ("subject", "subjects", "ask", "feature", "symptoms", "intent", "slots", "confidence")
 EFFECT_WORDS = 4  # "can b12 jabs give you spots": the effect asked about is in the last few words
 SAME_WORD = 90  # a snapped word this close to what was said is a misspelling of it, not another word
 
@@ -260,6 +262,8 @@ class Matcher:
         uncovered: bool,
         score_routes: bool = False,
         asked_about: tuple[str, ...] = (),
+        *,
+        inner: bool = False,
     ) -> tuple[Part, str | None]:
         """The intent of one part: the route its ask and subject fit, else the phrasing it matches best."""
         heard = self._norm.surface(remainder)
@@ -288,6 +292,15 @@ class Matcher:
             return part.model_copy(update={**update, "confidence": confidence}), None
         score, phrase, slots = self._phrase(surface)
         if blocked or phrase is None or score < self.threshold:
+            if not blocked and not inner:
+                for tail, tail_part in self.reader.question_tails(remainder):
+                    # A question that opens after a story or an aside: read it on its own.
+                    carried = tail_part if tail_part.subject else tail_part.model_copy(update={"subject": part.subject})
+                    found, _ = self._understand_part(carried, tail, False, score_routes, asked_about, inner=True)
+                    if found.intent is not None:
+                        update = {k: getattr(found, k) for k in TAIL_FIELDS}
+                        update["symptoms"] = tuple(dict.fromkeys((*part.symptoms, *found.symptoms)))
+                        return part.model_copy(update=update), None
             return part.model_copy(update={"confidence": round(score, 3)}), phrase.intent if phrase else None
         update = {"intent": phrase.intent, "slots": {**slots, **dict(phrase.fixed)}}
         return part.model_copy(update={**update, "confidence": round(score, 3)}), None

@@ -104,6 +104,17 @@ class FrameReader:
         """Does any of these uncovered topics hold back the answer to the rest of the question?"""
         return any(t not in self._quiet_topics for t in topics)
 
+    def question_tails(self, text: str) -> list[tuple[str, Part]]:
+        """The questions that open inside a piece after something else was said, each with its part
+        ("not coughing up blood or anything i just want to know what b12 actually does")."""
+        words = text.split()
+        tails = []
+        for i in range(1, len(words) - 2):
+            tail = " ".join(words[i:])
+            if _QUESTION_START.match(tail) and CUT_MARK not in words[i : i + 1]:
+                tails.append((tail, self._part(tail, tail)))
+        return tails
+
     @staticmethod
     def is_question(text: str) -> bool:
         """Does the (prepared) text open as a question, fillers aside?"""

@@ -162,6 +162,21 @@ async def test_a_declined_part_is_said_and_the_other_part_still_answered(
     assert (wording.say or wording.about) in answer.text
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("not coughing up blood or anything i just want to know what b12 actually does", "what_is_b12"),
+        (
+            "my son didn't eat any of the gummies i checked but what does b12 deficiency do to nerves",
+            "why_deficiency_hurts",
+        ),
+        ("i had my jab yesterday and i was wondering can it make my legs ache", "injection_aches"),
+    ],
+)
+def test_a_question_after_an_aside_is_read_on_its_own(skill: Skill, text: str, intent: str) -> None:
+    assert _understand(skill, text).intent == intent
+
+
 def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
     frame = _understand(skill, "my mum's legs ache really bad and keep cramping, is it her b12").frame
     assert frame.who == "older" and set(frame.severity) == {"severe", "persistent"}
