@@ -177,6 +177,12 @@ class Matcher:
         self._surface_set = frozenset(surface_vocab)
         self._idf = self._weights(raw)
         self._function = frozenset(self._norm.canonical(lex.function_words))
+        # Words that deny or set aside, kept as heard in the corrected reading the safety rules see:
+        # snapping "havent" to "have" or "nothing" to "thing" turned a denied red flag into a said one.
+        neg = catalog.frames.negation
+        self._denying = frozenset(
+            w for phrase in (*neg.triggers, *neg.post_triggers) for w in phrase.split() if w.isalpha()
+        )
         commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
         self._index = {key: _PhraseTable(entries, self._idf, self._function, commands) for key, entries in raw.items()}
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
@@ -205,7 +211,8 @@ class Matcher:
         if not surface:
             return NotRecognized(text=surface_text)
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
-        reading = self.reader.read(text, [surface_text] if surface != heard else [], heard_also)
+        corrected = [h if h in self._denying else c for h, c in zip(heard, surface, strict=True)]
+        reading = self.reader.read(text, [" ".join(corrected)] if corrected != heard else [], heard_also)
         frame = reading.frame
         if not frame.red_flags and self.semantic is not None:
             found = self.semantic.find(text)

@@ -36,6 +36,7 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "my chest doesn't hurt, it's my whole body that aches since the shot",
         "i'm not suicidal or anything, can low b12 affect your mood",
         "i always go a bit faint at the sight of needles, is dizziness after a jab a side effect",
+        "i havent passed out or anything, my legs just cramp at night",  # the corrector once made it "have pass out"
         "does b12 deficiency pain come on all of a sudden or slowly",
     ],
 )

@@ -72,6 +72,10 @@ async def test_the_answer_opens_with_emergency_services(skill: Skill) -> None:
         "my arm is throbbing after the jab",
         "do b12 tablets make you ache and could you overdose on them",
         "might that be why my husband's legs cramp",
+        "couldn't he just swallow tablets instead of having the jabs",
+        "my dad is on ppi tablets, could that lower his b12",
+        "can cats have b12",
+        "my friend's a nurse and says she sees overdoses every week, is b12 one of them",
     ],
 )
 def test_denied_reassured_or_hypothetical_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
