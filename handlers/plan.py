@@ -128,9 +128,19 @@ def compose(
         candidates += [Sentence(n, rank=1) for n in plan.notes]
         for n, fact in enumerate(plan.facts[:per_part]):
             candidates.append(Sentence(kb.facts[fact].spoken, rank=1 if n == 0 else 3, fact=fact))
+    # Declines are said in the order of the question: a declined part asked before the first answered
+    # one comes first ("my level came back at 180, is that low, and what are the symptoms").
+    first = next((n for n, p in enumerate(frame.parts) if p.intent), len(frame.parts))
+    earlier = {t for p in frame.parts[:first] for t in p.uncovered}
+    start = len(candidates) if severe else 0
     for topic in frame.uncovered[:2]:
-        # Kept before any fact when the budget is short: a part left unsaid would read as answered.
-        candidates.append(Sentence(refusal(kb, topic, alone=not planned), rank=0))
+        # Rank 0: kept before any fact when the budget is short, as a part left unsaid would read as answered.
+        sentence = Sentence(refusal(kb, topic, alone=not planned), rank=0)
+        if topic in earlier:
+            candidates.insert(start, sentence)
+            start += 1
+        else:
+            candidates.append(sentence)
     said = {s.fact for s in candidates if s.fact}
     if "persistent" in frame.severity and not severe and planned and "doctor.when" not in said:
         candidates.append(Sentence(kb.facts["doctor.when"].spoken, rank=2, fact="doctor.when"))

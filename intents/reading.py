@@ -36,6 +36,10 @@ _SPELLED = {
     "wheres": "where is",
     "theres": "there is",
 }
+# A statement that ends by asking about itself: "my b12 came back at 180, is that low".
+_TAG_QUESTION = re.compile(
+    r"\b(?:is|are|was|were|could|can|should|would|will) (?:that|it|this|they|these|those)\b(?: \w+){0,3}$"
+)
 _QUESTION_START = re.compile(
     r"^(?:is|are|am|can|could|do|does|did|will|would|should|shall|what|whats|why|how|when|which|who|where|has|have)\b"
 )
@@ -265,7 +269,7 @@ class FrameReader:
         return found is not None and len(opening[: found.start()].split()) <= HEAD_WORDS
 
     def _asks_something(self, clause: str) -> bool:
-        return self._ask_of(clause) is not None or self.is_question(clause)
+        return self._ask_of(clause) is not None or self.is_question(clause) or _TAG_QUESTION.search(clause) is not None
 
     def _first_ask(self, text: str) -> str | None:
         return next((name for name, pattern in self._asks.items() if pattern.search(text)), None)

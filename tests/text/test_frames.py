@@ -178,6 +178,16 @@ def test_a_question_after_an_aside_is_read_on_its_own(skill: Skill, text: str, i
     assert _understand(skill, text).intent == intent
 
 
+async def test_a_declined_first_part_is_declined_first(skill: Skill) -> None:
+    # "..., is that low": a statement that asks about itself is a part of its own.
+    answer = await skill.ask(
+        "my level came back at 150 is that low and what symptoms can low b12 bring", uuid.uuid4().hex
+    )
+    assert isinstance(answer, Answer) and answer.intent == "deficiency_symptoms", answer
+    refusal = skill.knowledge.say.refuse_part.format(about=skill.knowledge.uncovered["results"].about)
+    assert answer.text.startswith(refusal) and answer.facts
+
+
 def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
     frame = _understand(skill, "my mum's legs ache really bad and keep cramping, is it her b12").frame
     assert frame.who == "older" and set(frame.severity) == {"severe", "persistent"}
