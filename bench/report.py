@@ -37,15 +37,27 @@ SNRS = [24, 21, 18, 15, 12, 9, 6]
 SPEECH_SNRS = [24, 18, 12, 6]  # per engine and voice: two engines over the same audio
 ENGINES = ("whisper", "pocketsphinx")
 # Sets scored by what the answer says (bench/answer_accuracy.py), and their first measurement with the same
-# scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning.
+# scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
+# sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
+    "held-out set 11": ROOT / "tests" / "heldout" / "answers-11.toml",
     "held-out set 9": ROOT / "tests" / "heldout" / "answers-9.toml",
-    "held-out set 5": ROOT / "tests" / "heldout" / "answers-5.toml",
-    "held-out set 8": ROOT / "tests" / "heldout" / "answers-8.toml",
+    "development set 5": ROOT / "tests" / "dev" / "answers-5.toml",
+    "development set 8": ROOT / "tests" / "dev" / "answers-8.toml",
     "development set 6": ROOT / "tests" / "dev" / "answers-6.toml",
     "development set 7": ROOT / "tests" / "dev" / "answers-7.toml",
+    "development set 10": ROOT / "tests" / "dev" / "answers-10.toml",
 }
 ANSWER_BASELINE = {
+    "held-out set 11": {
+        "commit": "b6a5554",
+        "right": [126, 160],
+        "red_flags_escalated": [31, 35],
+        "false_alarms_negated": [3, 20],
+        "declined_out_of_scope": [17, 17],
+        "body_words_mean": 35.1,
+        "body_words_max": 50,
+    },
     "held-out set 9": {
         "commit": "951a5bf",
         "right": [179, 230],
@@ -55,7 +67,7 @@ ANSWER_BASELINE = {
         "body_words_mean": 35.5,
         "body_words_max": 50,
     },
-    "held-out set 5": {
+    "development set 5": {
         "right": [121, 244],
         "red_flags_escalated": [27, 47],
         "false_alarms_negated": [14, 27],
@@ -63,7 +75,7 @@ ANSWER_BASELINE = {
         "body_words_mean": 31.6,
         "body_words_max": 73,
     },
-    "held-out set 8": {
+    "development set 8": {
         "right": [124, 246],
         "red_flags_escalated": [29, 51],
         "false_alarms_negated": [10, 28],
@@ -78,6 +90,15 @@ ANSWER_BASELINE = {
         "declined_out_of_scope": [19, 29],
         "body_words_mean": 30.1,
         "body_words_max": 73,
+    },
+    "development set 10": {
+        "commit": "b6a5554",
+        "right": [158, 200],
+        "red_flags_escalated": [38, 40],
+        "false_alarms_negated": [0, 25],
+        "declined_out_of_scope": [23, 26],
+        "body_words_mean": 35.0,
+        "body_words_max": 50,
     },
 }
 RHINO_REFERENCE = 97.6  # Picovoice's published speech-to-intent average over 6-24 dB, coffee-ordering task
@@ -857,22 +878,20 @@ def _answers_md(t: Result) -> list[str]:
     out = [
         "### Answers to questions as people ask them",
         "",
-        f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-9.toml` (likewise answers-5, "
-        "answers-8, and tests/dev/answers-6 and answers-7).",
+        f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-11.toml` (likewise "
+        "tests/heldout/answers-9 and tests/dev/answers-5, -6, -7, -8 and -10).",
         "",
-        "All five sets were written by separate sessions that saw only the source document and public Q&A and forum "
+        "Every set was written by a separate session that saw only the source document and public Q&A and forum "
         "pages, never `intents/` or the replies: red flags said in many ways, negated or harmless mentions of "
         "red-flag words, multi-part and story questions, near-miss questions the facts do not cover, small talk. "
         "An answer is right when it carries every concept its question needs (groups of alternative words, "
         "checked on the answer without the reminder), says nothing on the question's must-not list, raises the "
-        "alarm exactly when a red flag is named, and plainly declines what it must. The misses of sets 6 and 7 were "
-        "read and used to write the frame rules, so they are development sets; sets 5 and 8 were only measured: "
-        "set 5 before the work and after each round, set 8 from the first round on (its first figure here is the "
-        "code before the work, measured afterwards from a copy of that commit). 'Before' is commit b4d6eda; set 7 "
-        "was first measured at ac63a2d (112/200). Set 9 (230 questions) was written for the next round and measured "
-        "once before it (at 951a5bf) and after it; that round added red flags by meaning (a MiniLM sentence-embedding "
-        "check after the word rules, `intents/semantic.py`), its threshold chosen on the development sets. Sets 5 and "
-        "8 had been measured so often by then that they guide more than they test; set 9 is the honest figure.",
+        "alarm exactly when a red flag is named, and plainly declines what it must. Development sets are sets whose "
+        "misses were read and used to write rules: 6 and 7 (question frames), 10 (measured once before session 6's "
+        "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6). Held-out sets were "
+        "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
+        "check after the word rules, `intents/semantic.py`) and after session 6; set 11 (160 questions, written "
+        "while session 6 worked, from nothing it changed) once at b6a5554 and once after. Set 11 is the honest figure.",
         "",
         "| | "
         + " | ".join(
