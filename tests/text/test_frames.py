@@ -37,6 +37,9 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "i'm not suicidal or anything, can low b12 affect your mood",
         "i always go a bit faint at the sight of needles, is dizziness after a jab a side effect",
         "i havent passed out or anything, my legs just cramp at night",  # the corrector once made it "have pass out"
+        "had the chest pain looked at and it was nothing, does b12 cause joint pain",
+        "no weakness in my face or arm, nothing one sided, just achy all over since the shots",
+        "my legs have slowly got worse for months and i can hardly get up the stairs, is that the b12",
         "does b12 deficiency pain come on all of a sudden or slowly",
     ],
 )
@@ -186,6 +189,18 @@ async def test_a_declined_first_part_is_declined_first(skill: Skill) -> None:
     assert isinstance(answer, Answer) and answer.intent == "deficiency_symptoms", answer
     refusal = skill.knowledge.say.refuse_part.format(about=skill.knowledge.uncovered["results"].about)
     assert answer.text.startswith(refusal) and answer.facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have chest pain, checked my pulse and it was normal",  # the check is of something else
+        "my face is numb on one side and nothing helps",
+        "she can hardly get up off the floor",
+    ],
+)
+def test_a_red_flag_beside_reassuring_words_is_still_an_emergency(skill: Skill, text: str) -> None:
+    assert _understand(skill, text).intent == "emergency"
 
 
 def test_the_frame_reports_who_and_severity(skill: Skill) -> None:
