@@ -1144,7 +1144,7 @@ def _cost_md(s: Result) -> list[str]:
             "| engine | load | real-time factor | memory added |",
             "|---|---|---|---|",
         ]
-        for engine in ("whisper", "pocketsphinx"):
+        for engine in ("whisper", "whisper, short window", "pocketsphinx"):
             e = f.get(engine, {})
             rtf = "; ".join(f"{k} {v}" for k, v in e.get("rtf_median", {}).items())
             out.append(f"| {engine} | {e.get('load_s')} s | {rtf} | {e.get('peak_rss_added_mb')} MB |")
@@ -1261,7 +1261,14 @@ def _missing_md(results: Result) -> list[str]:
             + ", ".join(f"{v} ({k.split(',')[0]})" for k, v in w.items() if "alone" in k)
             + " (target 0.15); the hybrid, with pocketsphinx's own final pass kept for red flags, at "
             + ", ".join(f"{v} ({k})" for k, v in w.items() if "alone" not in k)
-            + ". It pads every question to a 30-s window, so short questions cost as much as long ones."
+            + ". It pads every question to a 30-s window; on the question plus 10 s ([stt] whisper_full_window = "
+            + "false) its pass costs "
+            + ", ".join(
+                f"{v} ({k.split(',')[0]})"
+                for k, v in wc["figures"].get("whisper, short window", {}).get("rtf_median", {}).items()
+                if "alone" in k
+            )
+            + " in the same run, but answers about 2 points fewer spoken questions right."
         )
         se = s.get("spoken_emergencies")
         babble = [

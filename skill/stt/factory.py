@@ -68,6 +68,7 @@ def choose_engine(
                 settings.whisper_beam_size,
                 settings.whisper_cpu_threads,
                 settings.whisper_min_confidence,
+                settings.whisper_full_window,
             )
             return EngineChoice(
                 spec,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import random
 import shutil
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +101,26 @@ def test_whisper_hears_the_headline_question(engine: whisper_engine.WhisperEngin
     result = engine.transcribe(read_wav_16k(espeak("can b twelve make me ache")))
     assert result.engine == "whisper" and result.in_domain
     assert "b12" in result.text and "ache" in result.text, result
+
+
+def test_the_short_window_hears_a_question_and_costs_less(
+    engine: whisper_engine.WhisperEngine, espeak: Synth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short = dataclasses.replace(engine.spec(), full_window=False).build()
+    pcm = read_wav_16k(espeak("do b twelve shots make you sore"))
+    windows: list[int] = []
+    decode = whisper_engine.WhisperEngine._decode
+
+    def spy(self: whisper_engine.WhisperEngine, audio: Any, window: int | None) -> Any:
+        windows.append(window or 0)
+        return decode(self, audio, window)
+
+    monkeypatch.setattr(whisper_engine.WhisperEngine, "_decode", spy)
+    result = short.final_result(pcm, len(pcm) / 2 / RATE)
+    assert "shots" in result.text and "sore" in result.text, result
+    assert windows == [0]  # one decode, on the question plus padding (no fall-back to the full window)
+    engine.final_result(pcm, len(pcm) / 2 / RATE)
+    assert windows == [0, whisper_engine.FULL_WINDOW_FRAMES]
 
 
 def _tone(seconds: float, hz: float = 440.0) -> bytes:
