@@ -69,7 +69,13 @@ async def start_servers(settings: Settings, skill: Skill, **app_options: Any) ->
     quiet_client_mistakes()
     metrics = Metrics()
     app = create_app(settings, skill, metrics=metrics, **app_options)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=5.0,
+        handle_signals=False,
+        keepalive_timeout=server.keepalive_timeout_s,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, server.host, server.port)

@@ -210,6 +210,21 @@ async def test_slow_client_times_out_with_408(skill: Skill) -> None:
         await asyncio.wait_for(quick.stop(), T)
 
 
+async def test_an_idle_keep_alive_connection_is_closed(skill: Skill) -> None:
+    quick = await asyncio.wait_for(start_servers(settings(keepalive_timeout_s=0.5, wyoming_enabled=False), skill), T)
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", quick.http_port), T)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # keep-alive: HTTP/1.1's default
+        await writer.drain()
+        first = await asyncio.wait_for(reader.read(65536), T)
+        assert first.startswith(b"HTTP/1.1 200")
+        # The server hangs up on the idle connection (aiohttp's own default would keep it about an hour).
+        assert await asyncio.wait_for(reader.read(65536), 5) == b""
+        writer.close()
+    finally:
+        await asyncio.wait_for(quick.stop(), T)
+
+
 async def test_rate_limit_per_client(skill: Skill) -> None:
     limited = await asyncio.wait_for(
         start_servers(settings(rate_per_minute=60, rate_burst=3, wyoming_enabled=False), skill), T
