@@ -18,6 +18,7 @@ from skill.settings.server import ServerSettings, is_loopback
 from .http import create_app
 from .logs import quiet_client_mistakes
 from .metrics import Metrics
+from .slow_clients import AppRunner
 from .wyoming_server import WyomingServer, start_wyoming
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,9 @@ async def start_servers(settings: Settings, skill: Skill, **app_options: Any) ->
     quiet_client_mistakes()
     metrics = Metrics()
     app = create_app(settings, skill, metrics=metrics, **app_options)
-    runner = web.AppRunner(
+    runner = AppRunner(
         app,
+        head_timeout_s=server.head_timeout_s,
         access_log=None,
         shutdown_timeout=5.0,
         handle_signals=False,

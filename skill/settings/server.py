@@ -40,6 +40,7 @@ class ServerSettings(BaseModel):
     read_timeout_s: float = Field(default=10.0, gt=0)  # a request body / Wyoming event must arrive within this
     idle_timeout_s: float = Field(default=60.0, gt=0)  # a WebSocket / Wyoming connection with no message
     keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle HTTP keep-alive connection (aiohttp: ~1 h)
+    head_timeout_s: float = Field(default=10.0, gt=0)  # a request's line and headers must arrive within this
     max_speech_chars: int = Field(default=2000, ge=10)
     # Against DNS rebinding and cross-site use from pages a user visits: a request's Host must be an IP
     # address, a loopback name, `host` or one of these names; a browser request (one with an Origin)

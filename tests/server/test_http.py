@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -221,6 +222,33 @@ async def test_an_idle_keep_alive_connection_is_closed(skill: Skill) -> None:
         # The server hangs up on the idle connection (aiohttp's own default would keep it about an hour).
         assert await asyncio.wait_for(reader.read(65536), 5) == b""
         writer.close()
+    finally:
+        await asyncio.wait_for(quick.stop(), T)
+
+
+async def test_a_client_dribbling_its_headers_is_cut_off(skill: Skill) -> None:
+    quick = await asyncio.wait_for(start_servers(settings(head_timeout_s=0.5, wyoming_enabled=False), skill), T)
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", quick.http_port), T)
+        closed = False
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
+            try:
+                writer.write(bytes([byte]))
+                await writer.drain()
+            except ConnectionError:
+                closed = True
+                break
+            with contextlib.suppress(TimeoutError):
+                if await asyncio.wait_for(reader.read(1), 0.1) == b"":
+                    closed = True
+                    break
+        assert closed, "the server kept a connection whose head took 4 s"
+        writer.close()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            await assert_still_serving(http, f"http://127.0.0.1:{quick.http_port}")
+            async with http.ws_connect(f"http://127.0.0.1:{quick.http_port}/v1/stream") as ws:
+                await asyncio.sleep(1.0)  # past the head deadline: an upgraded connection is not cut
+                assert not ws.closed
     finally:
         await asyncio.wait_for(quick.stop(), T)
 
