@@ -47,6 +47,7 @@ ANSWER_SETS = {
     "development set 6": ROOT / "tests" / "dev" / "answers-6.toml",
     "development set 7": ROOT / "tests" / "dev" / "answers-7.toml",
     "development set 10": ROOT / "tests" / "dev" / "answers-10.toml",
+    "development set 12 (safety)": ROOT / "tests" / "dev" / "answers-12.toml",
 }
 ANSWER_BASELINE = {
     "held-out set 11": {
@@ -99,6 +100,15 @@ ANSWER_BASELINE = {
         "declined_out_of_scope": [23, 26],
         "body_words_mean": 35.0,
         "body_words_max": 50,
+    },
+    "development set 12 (safety)": {
+        "commit": "f5be1f8",
+        "right": [78, 110],
+        "red_flags_escalated": [37, 40],
+        "false_alarms_negated": [12, 45],
+        "declined_out_of_scope": [0, 0],
+        "body_words_mean": 34.4,
+        "body_words_max": 49,
     },
 }
 RHINO_REFERENCE = 97.6  # Picovoice's published speech-to-intent average over 6-24 dB, coffee-ordering task
@@ -879,7 +889,7 @@ def _answers_md(t: Result) -> list[str]:
         "### Answers to questions as people ask them",
         "",
         f"Command: `{PY} -m bench.answer_accuracy --set tests/heldout/answers-11.toml` (likewise "
-        "tests/heldout/answers-9 and tests/dev/answers-5, -6, -7, -8 and -10).",
+        "tests/heldout/answers-9 and tests/dev/answers-5, -6, -7, -8, -10 and -12).",
         "",
         "Every set was written by a separate session that saw only the source document and public Q&A and forum "
         "pages, never `intents/` or the replies: red flags said in many ways, negated or harmless mentions of "
@@ -888,7 +898,9 @@ def _answers_md(t: Result) -> list[str]:
         "checked on the answer without the reminder), says nothing on the question's must-not list, raises the "
         "alarm exactly when a red flag is named, and plainly declines what it must. Development sets are sets whose "
         "misses were read and used to write rules: 6 and 7 (question frames), 10 (measured once before session 6's "
-        "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6). Held-out sets were "
+        "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6), 12 (110 safety "
+        "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read). "
+        "Held-out sets were "
         "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
         "check after the word rules, `intents/semantic.py`) and after session 6; set 11 (160 questions, written "
         "while session 6 worked, from nothing it changed) once at b6a5554 and once after. Set 11 is the honest figure.",

@@ -47,10 +47,12 @@ class NegationScope:
         inner = text[start:end].split(maxsplit=1)
         if len(inner) == 2 and self._has_trigger(inner[1]):
             return True
+        while end < len(text) and text[end].isalnum():  # "chest tight|ness i had in march..."
+            end += 1
         following = " ".join(text[end:].split()[: self._scope])
         if self._post.match(following):  # right after it, a terminator inside may belong to the phrase
             return True  # ("chest pain checked and it was nothing")
-        after = " ".join(following.split()[: self._scope // 2 + 1])
+        after = following
         after = self._stop.split(after, maxsplit=1)[0]
         return self._post.search(after) is not None
 

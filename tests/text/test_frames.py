@@ -38,6 +38,12 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "i always go a bit faint at the sight of needles, is dizziness after a jab a side effect",
         "i havent passed out or anything, my legs just cramp at night",  # the corrector once made it "have pass out"
         "had the chest pain looked at and it was nothing, does b12 cause joint pain",
+        "my uncle died of a heart attack years back, anyway do b12 shots make your arms ache",
+        "hypothetically if someone had a seizure after a jab would tablets be better, can b12 make you ache",
+        "we saw a character have a stroke on the telly, can low b12 cause tingling",
+        "the chest tightness i had in june turned out to be indigestion, why do my feet tingle",
+        "i nearly fainted at the price of the jabs, do tablets work as well",
+        "could b12 ever trigger a heart attack, and why do injections make muscles hurt",
         "no weakness in my face or arm, nothing one sided, just achy all over since the shots",
         "my legs have slowly got worse for months and i can hardly get up the stairs, is that the b12",
         "does b12 deficiency pain come on all of a sudden or slowly",
