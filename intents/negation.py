@@ -52,8 +52,7 @@ class NegationScope:
         following = " ".join(text[end:].split()[: self._scope])
         if self._post.match(following):  # right after it, a terminator inside may belong to the phrase
             return True  # ("chest pain checked and it was nothing")
-        after = following
-        after = self._stop.split(after, maxsplit=1)[0]
+        after = self._stop.split(following, maxsplit=1)[0]
         return self._post.search(after) is not None
 
     def _window(self, text: str, start: int) -> str:

@@ -8,7 +8,7 @@ spoken question), and each decision can be traced to one line of data.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -108,16 +108,14 @@ class FrameReader:
         """Does any of these uncovered topics hold back the answer to the rest of the question?"""
         return any(t not in self._quiet_topics for t in topics)
 
-    def question_tails(self, text: str) -> list[tuple[str, Part]]:
-        """The questions that open inside a piece after something else was said, each with its part
-        ("not coughing up blood or anything i just want to know what b12 actually does")."""
+    def question_tails(self, text: str) -> Iterator[tuple[str, Part]]:
+        """The questions that open inside a piece after something else was said, each with its part,
+        left to right ("not coughing up blood or anything i just want to know what b12 actually does")."""
         words = text.split()
-        tails = []
         for i in range(1, len(words) - 2):
             tail = " ".join(words[i:])
-            if _QUESTION_START.match(tail) and CUT_MARK not in words[i : i + 1]:
-                tails.append((tail, self._part(tail, tail)))
-        return tails
+            if words[i] != CUT_MARK and _QUESTION_START.match(tail):
+                yield tail, self._part(tail, tail)
 
     @staticmethod
     def is_question(text: str) -> bool:
@@ -156,7 +154,7 @@ class FrameReader:
                 # it was named in words cut from that part ("is it safe to inject b12 myself, and why
                 # would my leg ache afterwards").
                 part = part.model_copy(update={"subject": carried})
-            said = self._part(piece, piece).subject
+            said = next(iter(self._subjects_of(piece)), None)
             parts.append(part)
             remainders.append(remainder)
         # Validated: the names come from frames.toml.
@@ -237,11 +235,15 @@ class FrameReader:
                 pieces.append(story)
         return pieces
 
-    def _part(self, piece: str, text: str) -> Part:
-        """A part read from what is left once denied and uncovered words are cut from it."""
+    def _subjects_of(self, text: str) -> list[str]:
         subjects = sorted(self._found(self._subjects, text), key=self._subject_order.index)
         if not subjects and re.search(r"\bb12\b", text):
             subjects = ["b12"]
+        return subjects
+
+    def _part(self, piece: str, text: str) -> Part:
+        """A part read from what is left once denied and uncovered words are cut from it."""
+        subjects = self._subjects_of(text)
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
         if ask == "cause" and not subjects and not symptoms:

@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 
 class _HeadDeadline(web.RequestHandler):
     head_timeout_s: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._head_timer: asyncio.TimerHandle | None = None
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -42,8 +42,8 @@ class _HeadDeadline(web.RequestHandler):
         self._head_timer = asyncio.get_running_loop().call_later(self.head_timeout_s, self._too_slow)
 
     def _disarm(self) -> None:
-        if getattr(self, "_head_timer", None) is not None:
-            self._head_timer.cancel()  # type: ignore[union-attr]
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
 
     def _too_slow(self) -> None:

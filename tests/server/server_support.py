@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import io
 import shutil
 import subprocess
 import wave
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from skill.app import Skill
 from skill.config import Settings
+from skill.server.run import Running, start_servers
 from skill.settings.server import ServerSettings
 
 QUESTION = "do b twelve shots make you sore"
@@ -142,3 +147,13 @@ def make_pki(san: str = "echo-api.amazon.com", expired: bool = False) -> Pki:
     )
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, mid))
     return Pki(root=root, chain_pem=pem, leaf_key=leaf_key)
+
+
+@contextlib.asynccontextmanager
+async def serving(skill: Skill, **server: Any) -> AsyncIterator[Running]:
+    """A server of its own for one test, with these [server] settings; stopped afterwards."""
+    running = await asyncio.wait_for(start_servers(settings(**server), skill), T)
+    try:
+        yield running
+    finally:
+        await asyncio.wait_for(running.stop(), T)

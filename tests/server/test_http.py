@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 import pytest_asyncio
-from server_support import T, heard, settings, wav_pcm
+from server_support import T, heard, serving, settings, wav_pcm
 
 from skill.app import Skill
 from skill.errors import ConfigError
@@ -198,8 +198,7 @@ async def raw_request(port: int, head: bytes, body: bytes, close_after: bool) ->
 
 
 async def test_slow_client_times_out_with_408(skill: Skill) -> None:
-    quick = await asyncio.wait_for(start_servers(settings(read_timeout_s=0.3, wyoming_enabled=False), skill), T)
-    try:
+    async with serving(skill, read_timeout_s=0.3, wyoming_enabled=False) as quick:
         head = b"POST /v1/ask HTTP/1.1\r\nHost: [::1]\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
         reply = await raw_request(quick.http_port, head, b'{"text": "can', close_after=False)
         assert reply.startswith(b"HTTP/1.1 408") and b'"code":"timeout"' in reply
@@ -207,13 +206,10 @@ async def test_slow_client_times_out_with_408(skill: Skill) -> None:
         await raw_request(quick.http_port, head, b'{"text": "can', close_after=True)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
             await assert_still_serving(http, f"http://127.0.0.1:{quick.http_port}")
-    finally:
-        await asyncio.wait_for(quick.stop(), T)
 
 
 async def test_an_idle_keep_alive_connection_is_closed(skill: Skill) -> None:
-    quick = await asyncio.wait_for(start_servers(settings(keepalive_timeout_s=0.5, wyoming_enabled=False), skill), T)
-    try:
+    async with serving(skill, keepalive_timeout_s=0.5, wyoming_enabled=False) as quick:
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", quick.http_port), T)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # keep-alive: HTTP/1.1's default
         await writer.drain()
@@ -222,13 +218,10 @@ async def test_an_idle_keep_alive_connection_is_closed(skill: Skill) -> None:
         # The server hangs up on the idle connection (aiohttp's own default would keep it about an hour).
         assert await asyncio.wait_for(reader.read(65536), 5) == b""
         writer.close()
-    finally:
-        await asyncio.wait_for(quick.stop(), T)
 
 
 async def test_a_client_dribbling_its_headers_is_cut_off(skill: Skill) -> None:
-    quick = await asyncio.wait_for(start_servers(settings(head_timeout_s=0.5, wyoming_enabled=False), skill), T)
-    try:
+    async with serving(skill, head_timeout_s=0.5, wyoming_enabled=False) as quick:
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", quick.http_port), T)
         closed = False
         for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
@@ -249,8 +242,6 @@ async def test_a_client_dribbling_its_headers_is_cut_off(skill: Skill) -> None:
             async with http.ws_connect(f"http://127.0.0.1:{quick.http_port}/v1/stream") as ws:
                 await asyncio.sleep(1.0)  # past the head deadline: an upgraded connection is not cut
                 assert not ws.closed
-    finally:
-        await asyncio.wait_for(quick.stop(), T)
 
 
 async def test_rate_limit_per_client(skill: Skill) -> None:
