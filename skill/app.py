@@ -39,7 +39,11 @@ class Skill:
         self.semantic_note = "off in config.toml"
         if settings.matcher.semantic_red_flags:
             self.matcher.semantic, self.semantic_note = _semantic_red_flags(
-                self.catalog, self.matcher.reader, settings.skill.locale, settings.skill.cache_path()
+                self.catalog,
+                self.matcher.reader,
+                settings.skill.locale,
+                settings.skill.cache_path(),
+                settings.matcher.semantic_threads,
             )
         self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
         self.recognizer = Recognizer(self.speech)
@@ -115,18 +119,18 @@ class Skill:
 
 
 @functools.cache
-def _embedder() -> SentenceEmbedder | ModelError:
+def _embedder(threads: int) -> SentenceEmbedder | ModelError:
     """One model per process (its files checked once)."""
     try:
-        return SentenceEmbedder()
+        return SentenceEmbedder(threads)
     except ModelError as exc:
         return exc
 
 
 def _semantic_red_flags(
-    catalog: Catalog, reader: FrameReader, locale: str, cache_dir: Path
+    catalog: Catalog, reader: FrameReader, locale: str, cache_dir: Path, threads: int
 ) -> tuple[semantic.SemanticRedFlags | None, str]:
-    embedder = _embedder()
+    embedder = _embedder(threads)
     if isinstance(embedder, ModelError):
         log.warning("semantic red flags off (rules only): %s", embedder.message)
         return None, f"off: {embedder.message}"

@@ -70,6 +70,8 @@ class SentenceEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle threads sleep rather than spin: the recognizer and the voice need those cores between questions.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.name = f"all-MiniLM-L6-v2 int8 {MODEL[2][:12]}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from intents import IntentMatch, Matcher
 from skill import app as app_module
@@ -178,3 +179,11 @@ def test_without_the_model_the_skill_runs_on_its_rules_and_says_so(monkeypatch: 
 def test_config_can_turn_it_off() -> None:
     skill = Skill(Settings(matcher=MatcherSettings(semantic_red_flags=False)))
     assert skill.matcher.semantic is None and skill.semantic_note == "off in config.toml"
+
+
+def test_the_thread_count_changes_speed_not_meaning() -> None:
+    texts = ["my face has dropped on one side", "can b twelve make me ache"]
+    one, two = SentenceEmbedder(threads=1).embed(texts), SentenceEmbedder(threads=2).embed(texts)
+    assert np.allclose(one, two, atol=1e-4)
+    with pytest.raises(ValidationError, match="semantic_threads"):
+        Settings.model_validate({"matcher": {"semantic_threads": 0}})
