@@ -1,6 +1,6 @@
-"""Built-in conversation turns: help, greeting, thanks, who am I, repeat, stop and cancel.
+"""Built-in conversation turns: help, greeting, thanks, who am I, repeat, stop, goodbye and cancel.
 
-Only "stop" and "cancel" end a conversation; none of these is a health answer, so none
+Only "stop", "goodbye" and "cancel" end a conversation; none of these is a health answer, so none
 carries the reminder except "are you a doctor" (which is about where to get advice).
 """
 
@@ -37,6 +37,10 @@ def repeat(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
 
 def stop(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     return finish([kb.say.stop], match, conversation, kb, end_session=True, remember=False, health=False)
+
+
+def goodbye(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.goodbye], match, conversation, kb, end_session=True, remember=False, health=False)
 
 
 def cancel(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

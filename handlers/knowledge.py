@@ -74,7 +74,7 @@ def what_about(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase
     side = match.slots.get("side")
     last = conversation.last_intent
     target, slots = kb.what_about.get(side or "", "can_b12_cause_aches"), {}
-    if side is not None and last is not None and has_side_variants(kb, last, conversation.last_slots):
+    if side is not None and last is not None and has_side_variants(kb, last, conversation.last_slots, side):
         target, slots = last, {**conversation.last_slots, "side": side}
     frame = match.frame.model_copy(update={"parts": ()})
     redirected = match.model_copy(update={"intent": target, "slots": slots, "frame": frame})

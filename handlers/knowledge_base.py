@@ -102,6 +102,7 @@ class Say(BaseModel):
     help: str
     greeting: str
     stop: str
+    goodbye: str
     cancel: str
     offer_more: str
     nothing_to_repeat: str

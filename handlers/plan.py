@@ -65,7 +65,7 @@ def side_of(part: Part) -> Side | None:
 def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto: bool) -> Planned:
     intent = part.intent or ""
     slots = dict(part.slots)
-    if "side" not in slots and conversation.side and has_side_variants(kb, intent, slots):
+    if "side" not in slots and conversation.side and has_side_variants(kb, intent, slots, conversation.side):
         # "how long does that last" right after an answer about the shots means the shots.
         slots["side"] = conversation.side
     spec = kb.answers[intent].resolve(slots)
@@ -126,7 +126,10 @@ def compose(
     per_part = 1 if len(planned) > 1 else 2
     for plan in planned:
         candidates += [Sentence(n, rank=1) for n in plan.notes]
-        for n, fact in enumerate(plan.facts[:per_part]):
+        # Two parts that land on the same fact: the second says its next one rather than repeat it.
+        taken = {c.fact for c in candidates}
+        fresh = [f for f in plan.facts if f not in taken][:per_part]
+        for n, fact in enumerate(fresh):
             candidates.append(Sentence(kb.facts[fact].spoken, rank=1 if n == 0 else 3, fact=fact))
     # Declines are said in the order of the question: a declined part asked before the first answered
     # one comes first ("my level came back at 180, is that low, and what are the symptoms").
@@ -177,11 +180,12 @@ def fit(candidates: list[Sentence], budget: int = WORD_BUDGET) -> list[Sentence]
     return [c for i, c in enumerate(candidates) if i in keep]
 
 
-def has_side_variants(kb: KnowledgeBase, intent: str, slots: dict[str, str]) -> bool:
+def has_side_variants(kb: KnowledgeBase, intent: str, slots: dict[str, str], side: str | None = None) -> bool:
+    """Whether the answer to `intent` has a variant per side (for `side`, when one is named)."""
     spec = kb.answers.get(intent)
     while spec is not None:
         if "side" in spec.by_slot:
-            return True
+            return side is None or side in spec.by_slot["side"]
         spec = next(
             (variants[slots[s]] for s, variants in spec.by_slot.items() if slots.get(s) in variants),
             None,

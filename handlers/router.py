@@ -24,6 +24,7 @@ SPECIAL: dict[str, Handler] = {
     "about_me": conv.about_me,
     "repeat": conv.repeat,
     "stop": conv.stop,
+    "goodbye": conv.goodbye,
     "cancel": conv.cancel,
     "tell_me_more": knowledge.tell_more,
     "why": knowledge.explain_why,

@@ -110,6 +110,13 @@ class Negation(BaseModel):
     terminators: tuple[str, ...] = ()
     hypothetical: tuple[str, ...] = ()  # "can b12 cause a ...": asks about a condition, does not report one
     conditions: tuple[str, ...] = ()  # the conditions such a question can name
+    # Red flags only: told from a screen or page, supposed, feared and ruled out, or over.
+    reported: tuple[str, ...] = ()
+    reported_after: tuple[str, ...] = ()
+    reported_until: tuple[str, ...] = ()
+    resolved: tuple[str, ...] = ()  # "...but hes fine now": an episode told as over, read past "but"
+    resolved_words: int = 14
+    resolved_until: tuple[str, ...] = ()  # where the story ends and the question starts
 
 
 class PartSpec(BaseModel):

@@ -2,7 +2,8 @@
 
 A mention is negated when a trigger ("no", "don't have", "ruled out"...) comes before it in the
 same clause, within a few words and not past a terminator ("but", "just"...), or inside it
-("chest doesn't hurt"), or right after it ("...ruled out"). Pseudo-triggers that only look like
+("chest doesn't hurt"), or right after it ("...ruled out"), or the story goes on to say it is over
+("...but hes fine now"). Pseudo-triggers that only look like
 negation ("not sure if", "can't tell") never negate.
 """
 
@@ -32,13 +33,20 @@ class NegationScope:
         self._stop = _alternation(spec.terminators)
         self._if = _alternation(spec.hypothetical)
         self._condition = _alternation(spec.conditions, end="$")  # a mention that is wholly a condition
+        self._reported = _alternation(spec.reported)
+        self._reported_after = _alternation(spec.reported_after)
+        self._reported_until = _alternation(spec.reported_until)
+        self._resolved = _alternation(spec.resolved)
+        self._resolved_words = spec.resolved_words
+        self._question = _alternation(spec.resolved_until)
 
     def hypothetical(self, text: str, start: int, end: int) -> bool:
         """A condition asked about, not reported ("can low b12 cause a stroke")."""
         return self._asks_about(self._window(text, start), text[start:end])
 
-    def negated(self, text: str, start: int, end: int) -> bool:
-        """Whether text[start:end], a mention found in cleaned text, is denied by the words around it."""
+    def negated(self, text: str, start: int, end: int, red_flag: bool = False) -> bool:
+        """Whether text[start:end], a mention found in cleaned text, is denied by the words around it.
+        A red flag is also not a report when it is told as a story, a supposition or something over."""
         window = self._window(text, start)
         if self._has_trigger(window):
             return True
@@ -53,7 +61,19 @@ class NegationScope:
         if self._post.match(following):  # right after it, a terminator inside may belong to the phrase
             return True  # ("chest pain checked and it was nothing")
         after = self._stop.split(following, maxsplit=1)[0]
-        return self._post.search(after) is not None
+        return self._post.search(after) is not None or (red_flag and self._is_reported(text, start, end))
+
+    def _is_reported(self, text: str, start: int, end: int) -> bool:
+        before = " ".join(text[:start].split()[-self._scope :])
+        cut = [m.end() for m in self._reported_until.finditer(before)]
+        if self._reported.search(self._pseudo.sub(" ", before[cut[-1] :] if cut else before)):
+            return True
+        rest = text[end:]
+        following = " ".join(rest.split()[: self._scope])
+        if self._reported_after.search(self._stop.split(following, maxsplit=1)[0]):
+            return True
+        story = " ".join(rest.split()[: self._resolved_words])  # "...but hes fine now", past the "but"
+        return self._resolved.search(self._question.split(story, maxsplit=1)[0]) is not None
 
     def _window(self, text: str, start: int) -> str:
         """The words before a mention, back to the nearest terminator, at most `scope_words` of them."""

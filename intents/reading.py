@@ -180,23 +180,23 @@ class FrameReader:
         asked: list[str] = []
         for kind, pattern in self._flags.items():
             for m in pattern.finditer(text):
-                if self._negation.negated(text, m.start(), m.end()):
+                if self._negation.negated(text, m.start(), m.end(), red_flag=True):
                     denied.append(m.group(0))
                     if self._negation.hypothetical(text, m.start(), m.end()):
                         asked.append(m.group(0))
                 else:
                     found.append(RedFlag(words=m.group(0), kind=kind))  # type: ignore[arg-type]
         for first, second in self._pairs:
-            a, b = self._affirmed_match(first, text), self._affirmed_match(second, text)
+            a, b = self._affirmed_match(first, text, True), self._affirmed_match(second, text, True)
             if a and b:
                 found.append(RedFlag(words=f"{a} + {b}", kind="emergency"))
         # A child or pet who swallowed something is a poisoning, whatever else matched.
         found.sort(key=lambda f: f.kind == "emergency")
         return found, denied, asked
 
-    def _affirmed_match(self, pattern: re.Pattern[str], text: str) -> str | None:
+    def _affirmed_match(self, pattern: re.Pattern[str], text: str, red_flag: bool = False) -> str | None:
         for m in pattern.finditer(text):
-            if not self._negation.negated(text, m.start(), m.end()):
+            if not self._negation.negated(text, m.start(), m.end(), red_flag):
                 return m.group(0)
         return None
 

@@ -82,7 +82,7 @@ def test_chat_keeps_the_conversation_and_ends_on_stop() -> None:
     assert out.returncode == 0
     text = out.stdout.decode()
     # The reminder in full on the first answer, short on the second, none on "Okay."
-    assert "fade quickly" in text and "never reached" not in text
+    assert "subside quickly" in text and "never reached" not in text
     assert text.count(REMINDER) == 1 and text.count(REMINDER_SHORT) == 1
 
 

@@ -30,7 +30,6 @@ CALM_DEV = [
 # Emergencies in words no rule has (checked below), each with the kind of help it needs.
 PARAPHRASED = [
     ("half her face has dropped and she is drooling", "emergency"),
-    ("she went floppy and her eyes rolled back", "emergency"),
     ("my chest feels like an elephant is sitting on it", "emergency"),
     ("i cant get a breath in", "emergency"),
     ("im spitting up blood", "emergency"),
