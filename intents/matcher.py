@@ -17,10 +17,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from . import phrasings
 from .catalog import Catalog, Route
 from .frame import Part, RedFlag
 from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
@@ -28,7 +30,6 @@ from .reading import CUT_MARK, FrameReader
 from .results import IntentMatch, NotRecognized, Understanding
 from .safety import DOSE, EMERGENCY, OUT_OF_SCOPE
 from .semantic import SemanticRedFlags
-from .templates import expand
 
 UNKNOWN_WEIGHT = 1.0  # an unseen word: evidence that the question is about something else
 FUZZY_CUTOFF = 80  # rapidfuzz ratio needed to treat an unknown word as a mishearing
@@ -142,7 +143,8 @@ class _SlotSpotter:
 
 
 class Matcher:
-    def __init__(self, catalog: Catalog, threshold: float = 0.5) -> None:
+    def __init__(self, catalog: Catalog, threshold: float = 0.5, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where the expanded phrasings are kept between starts (None: expand every time)."""
         self.threshold = threshold
         self.semantic: SemanticRedFlags | None = None  # red flags by meaning, when no rule fires (set by the skill)
         lex = catalog.lexicon
@@ -150,24 +152,11 @@ class Matcher:
         self.reader = FrameReader(catalog)  # the semantic check reads clauses as the rules do
         self._routes = catalog.frames.routes
         self._slot_keys = {i.name: tuple(sorted(i.slots)) for i in catalog.intents}
-        self._spotters: dict[tuple[str, ...], _SlotSpotter] = {}
-        raw: dict[tuple[str, ...], list[tuple[str, tuple[tuple[str, str], ...], frozenset[str]]]] = defaultdict(list)
-        surface_vocab: set[str] = set(self._norm.known_words())
-        for intent in catalog.intents:
-            key = tuple(sorted(intent.slots))
-            spotter = self._spotters.setdefault(key, _SlotSpotter(key, catalog, self._norm))
-            for group in intent.groups():
-                fixed = tuple(sorted(group.set.items()))
-                seen: set[frozenset[str]] = set()
-                for template in group.phrases:
-                    for sentence in expand(template):
-                        sentence = sentence.replace("{", f" {SLOT_PREFIX}").replace("}", " ")
-                        surface = self._norm.surface(sentence)
-                        surface_vocab.update(t for t in surface if not t.startswith(SLOT_PREFIX))
-                        tokens = frozenset(self._norm.canonical(spotter.spot(surface)[0]))
-                        if tokens and tokens not in seen:
-                            seen.add(tokens)
-                            raw[key].append((intent.name, fixed, tokens))
+        self._spotters = {key: _SlotSpotter(key, catalog, self._norm) for key in set(self._slot_keys.values())}
+        raw, surface_vocab = phrasings.cached(
+            catalog, self._norm, lambda key, surface: self._spotters[key].spot(surface)[0], cache_dir
+        )
+        surface_vocab |= set(self._norm.known_words())
         for key in self._spotters:
             for values in (catalog.slots[s] for s in key):
                 for words in values.values():

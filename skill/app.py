@@ -35,7 +35,7 @@ class Skill:
         self.settings = settings
         self.catalog: Catalog = load_catalog(settings.skill.locale)
         self.knowledge: KnowledgeBase = load_knowledge(settings.skill.reminder, settings.skill.reminder_short)
-        self.matcher = Matcher(self.catalog, threshold=settings.matcher.threshold)
+        self.matcher = Matcher(self.catalog, settings.matcher.threshold, settings.skill.cache_path())
         self.semantic_note = "off in config.toml"
         if settings.matcher.semantic_red_flags:
             self.matcher.semantic, self.semantic_note = _semantic_red_flags(
