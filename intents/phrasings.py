@@ -28,8 +28,13 @@ Entry = tuple[str, tuple[tuple[str, str], ...], frozenset[str]]  # intent, fixed
 Spot = Callable[[SlotKey, list[str]], list[str]]  # surface words -> the same with slot placeholders
 
 
+_CODE = ("templates.py", "normalize.py", "phrasings.py")  # what turns the data into phrasings
+
+
 def digest(catalog: Catalog) -> str:
     h = hashlib.sha256(f"recipe {RECIPE}\n".encode())
+    for name in _CODE:  # a code change cannot leave a stale index behind
+        h.update((Path(__file__).parent / name).read_bytes())
     for intent in catalog.intents:
         h.update(intent.model_dump_json().encode())
     h.update(json.dumps(catalog.slots, sort_keys=True).encode())
