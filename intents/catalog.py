@@ -25,6 +25,7 @@ class Topic(BaseModel):
 
     patterns: tuple[str, ...]
     asked: bool = False  # naming it is asking about it: the part that names it is not answered
+    asked_when: tuple[str, ...] = ()  # or only when these match ("is it safe while pregnant")
     blocks: bool = True  # False: it adds its own sentence and the rest is answered as if unsaid
 
 

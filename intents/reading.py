@@ -96,6 +96,7 @@ class FrameReader:
         self._topics = {name: _compile(topic.patterns) for name, topic in safety.topics.items()}
         self._any_topic = _named({name: topic.patterns for name, topic in safety.topics.items()})
         self._asked_topics = frozenset(name for name, topic in safety.topics.items() if topic.asked)
+        self._asked_when = {name: _compile(t.asked_when) for name, t in safety.topics.items() if t.asked_when}
         self._quiet_topics = frozenset(name for name, topic in safety.topics.items() if not topic.blocks)
         self._general = frozenset(spec.general_symptoms)
 
@@ -146,7 +147,11 @@ class FrameReader:
             remainder = self._cut(piece, cut, denied_flags)
             named = tuple(t for t in uncovered if self._topics[t].search(piece))
             blocking = [t for t in named if t not in self._quiet_topics]
-            asks = bool(self._asked_topics.intersection(blocking)) or any(self._leads(t, piece) for t in blocking)
+            asks = (
+                bool(self._asked_topics.intersection(blocking))
+                or any(self._leads(t, piece) for t in blocking)
+                or any(t in self._asked_when and self._asked_when[t].search(piece) for t in blocking)
+            )
             part = self._part(piece, remainder).model_copy(update={"uncovered": named, "asks_uncovered": asks})
             carried = parts[-1].subject or said if parts else None
             if part.subject is None and carried is not None:
