@@ -40,6 +40,7 @@ ENGINES = ("whisper", "pocketsphinx")
 # scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
 # sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
+    "held-out set 15": ROOT / "tests" / "heldout" / "answers-15.toml",
     "held-out set 11": ROOT / "tests" / "heldout" / "answers-11.toml",
     "held-out set 9": ROOT / "tests" / "heldout" / "answers-9.toml",
     "development set 5": ROOT / "tests" / "dev" / "answers-5.toml",
@@ -48,8 +49,19 @@ ANSWER_SETS = {
     "development set 7": ROOT / "tests" / "dev" / "answers-7.toml",
     "development set 10": ROOT / "tests" / "dev" / "answers-10.toml",
     "development set 12 (safety)": ROOT / "tests" / "dev" / "answers-12.toml",
+    "development set 13": ROOT / "tests" / "dev" / "answers-13.toml",
+    "development set 14": ROOT / "tests" / "dev" / "answers-14.toml",
 }
 ANSWER_BASELINE = {
+    "held-out set 15": {
+        "commit": "1093ded",
+        "right": [172, 220],
+        "red_flags_escalated": [43, 45],
+        "false_alarms_negated": [5, 25],
+        "declined_out_of_scope": [31, 32],
+        "body_words_mean": 36.0,
+        "body_words_max": 50,
+    },
     "held-out set 11": {
         "commit": "b6a5554",
         "right": [126, 160],
@@ -99,6 +111,24 @@ ANSWER_BASELINE = {
         "false_alarms_negated": [0, 25],
         "declined_out_of_scope": [23, 26],
         "body_words_mean": 35.0,
+        "body_words_max": 50,
+    },
+    "development set 13": {
+        "commit": "1093ded",
+        "right": [197, 230],
+        "red_flags_escalated": [41, 45],
+        "false_alarms_negated": [8, 25],
+        "declined_out_of_scope": [34, 37],
+        "body_words_mean": 35.8,
+        "body_words_max": 50,
+    },
+    "development set 14": {
+        "commit": "1093ded",
+        "right": [167, 220],
+        "red_flags_escalated": [41, 45],
+        "false_alarms_negated": [5, 25],
+        "declined_out_of_scope": [27, 32],
+        "body_words_mean": 36.7,
         "body_words_max": 50,
     },
     "development set 12 (safety)": {
@@ -179,7 +209,7 @@ def text_accuracy(quick: bool) -> Result:
     from bench.baselines.hassil_baseline import HassilBaseline
     from bench.baselines.rapidfuzz_baseline import CUTOFF, RapidfuzzBaseline
     from bench.text_accuracy import HELDOUT, evaluate, load_cases, matcher_classify, score
-    from bench.text_path import _time
+    from bench.text_path import _semantic_share, _time, _Timed, percentiles
     from intents import Matcher
     from intents.catalog import SafetySpec
     from skill.app import build_skill
@@ -222,8 +252,20 @@ def text_accuracy(quick: bool) -> Result:
     with contextlib.redirect_stdout(io.StringIO()):
         strict = evaluate(HELDOUT)
     samples = asyncio.run(_time(skill.pipeline, texts, rounds))
+    rules = build_skill(Settings.model_validate({"matcher": {"semantic_red_flags": False}}))
+    asyncio.run(_time(rules.pipeline, texts, 1))
+    rules_p50, rules_p99 = percentiles(asyncio.run(_time(rules.pipeline, texts, rounds)))
+    semantic_p50 = semantic_p99 = float("nan")
+    if skill.matcher.semantic is not None:
+        timed = _Timed(skill.matcher.semantic)
+        skill.matcher.semantic = timed  # type: ignore[assignment]
+        semantic_p50, semantic_p99 = percentiles(asyncio.run(_semantic_share(skill.pipeline, timed, texts, rounds)))
     answers = {name: answer_summary(path) for name, path in ANSWER_SETS.items()}
     return {
+        "rules_p50_ms": round(rules_p50, 3),
+        "rules_p99_ms": round(rules_p99, 3),
+        "semantic_p50_ms": round(semantic_p50, 3),
+        "semantic_p99_ms": round(semantic_p99, 3),
         "answers": answers,
         "command": f"{PY} -m bench{' --quick' if quick else ''}  (standalone: {PY} -m bench.text_accuracy)",
         "cases": len(cases),
@@ -809,7 +851,7 @@ def _headline(s: Result) -> list[str]:
         )
         out.append(
             f"- Text path speed: {t['pipeline_utt_per_s']} questions/s through the whole text pipeline in one process "
-            f"(p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms)."
+            f"(p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms){_split(t)}."
         )
     sp = s.get("speech")
     if _ok(sp):
@@ -899,11 +941,13 @@ def _answers_md(t: Result) -> list[str]:
         "alarm exactly when a red flag is named, and plainly declines what it must. Development sets are sets whose "
         "misses were read and used to write rules: 6 and 7 (question frames), 10 (measured once before session 6's "
         "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6), 12 (110 safety "
-        "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read). "
-        "Held-out sets were "
-        "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
-        "check after the word rules, `intents/semantic.py`) and after session 6; set 11 (160 questions, written "
-        "while session 6 worked, from nothing it changed) once at b6a5554 and once after. Set 11 is the honest figure.",
+        "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read), "
+        "13 and 14 (230 and 220 questions written for session 7; 13 measured once at 1093ded and 14 once after the "
+        "first round of that session, then read). Held-out sets were only measured, never read: set 9 before and "
+        "after the red flags by meaning (a MiniLM sentence-embedding check after the word rules, "
+        "`intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, written while session 6 worked) "
+        "at b6a5554 and after; set 15 (220 questions, written while session 7 worked, from nothing it changed) "
+        "once at 1093ded and once at the end of session 7's understanding work. Set 15 is the honest figure.",
         "",
         "| | "
         + " | ".join(
@@ -950,6 +994,15 @@ def _answers_md(t: Result) -> list[str]:
         + "."
     )
     return out + [""]
+
+
+def _split(t: Result) -> str:
+    if "rules_p99_ms" not in t:
+        return ""
+    return (
+        f"; the word rules alone p50 {t['rules_p50_ms']} ms, p99 {t['rules_p99_ms']} ms; the semantic red-flag "
+        f"check's own time per question p50 {t['semantic_p50_ms']} ms, p99 {t['semantic_p99_ms']} ms"
+    )
 
 
 def _text_md(t: Result | None, figures: dict[str, str]) -> list[str]:
@@ -999,7 +1052,7 @@ def _text_md(t: Result | None, figures: dict[str, str]) -> list[str]:
     out += [
         "",
         f"The whole text pipeline (understanding + answer + sessions): {t['pipeline_utt_per_s']} questions/s, "
-        f"p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms. Stricter scoring (`bench.text_accuracy`: "
+        f"p50 {t['pipeline_p50_ms']} ms, p99 {t['pipeline_p99_ms']} ms{_split(t)}. Stricter scoring (`bench.text_accuracy`: "
         f"also the answer must contain the labelled key words): {k}/{n} ({_pct(k, n)}).",
         "",
     ]
