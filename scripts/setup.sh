@@ -9,9 +9,9 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 # Debian packages: espeak-ng speaks (pyttsx3 drives libespeak-ng1), PortAudio for microphones,
-# sox for test audio, chromium for the web page tests.
+# sox for test audio, chromium for the web page tests, redis-server for the shared-session tests.
 debs=(espeak-ng libespeak-ng1 libportaudio2 sox)
-[ "$want_test" = 1 ] && debs+=(chromium)
+[ "$want_test" = 1 ] && debs+=(chromium redis-server)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,14 +12,14 @@ from intents import Catalog, Matcher, load_catalog, semantic
 from intents.catalog import data_digest
 from intents.reading import FrameReader
 
-from .config import Settings
+from .config import SessionSettings, Settings
 from .corpus import pronunciations, spoken_sentences
 from .embedding import SentenceEmbedder
 from .errors import ModelError
 from .events import Answer, AudioQuery, Failed
 from .hearing import Recognizer
 from .pipeline import Pipeline
-from .sessions import SessionStore
+from .sessions import Sessions, SessionStore
 from .speaking import Speaker
 from .stages import Responder, Understander
 from .stt.service import SpeechService
@@ -45,7 +45,7 @@ class Skill:
                 settings.skill.cache_path(),
                 settings.matcher.semantic_threads,
             )
-        self.sessions = SessionStore(settings.sessions.idle_timeout_s, settings.sessions.max_sessions)
+        self.sessions = open_sessions(settings.sessions)
         self.recognizer = Recognizer(self.speech)
         self.pipeline = Pipeline(
             [
@@ -110,6 +110,7 @@ class Skill:
         return await self.pipeline.final(AudioQuery(session=session, pcm=pcm16k))
 
     async def close(self) -> None:
+        await self.sessions.close()
         if self._speech is not None:
             await self._speech.aclose()
             self._speech = None
@@ -137,6 +138,14 @@ def _semantic_red_flags(
     key = f"{data_digest(locale)} recipe {semantic.RECIPE}"
     anchors, vectors = embedder.cached_anchors(key, cache_dir, lambda: semantic.anchor_sentences(catalog, reader))
     return semantic.checker(catalog, reader, embedder.embed, anchors, vectors), f"on ({embedder.name})"
+
+
+def open_sessions(settings: SessionSettings) -> Sessions:
+    if settings.backend == "redis":
+        from .redis_sessions import RedisSessions
+
+        return RedisSessions(settings.redis_url, settings.idle_timeout_s, settings.max_sessions, settings.redis_prefix)
+    return SessionStore(settings.idle_timeout_s, settings.max_sessions)
 
 
 def build_skill(settings: Settings) -> Skill:

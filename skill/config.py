@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -49,6 +50,11 @@ class MatcherSettings(_Section):
 class SessionSettings(_Section):
     idle_timeout_s: float = Field(default=300.0, gt=0)
     max_sessions: int = Field(default=10000, ge=1)
+    # "redis": conversations shared by every instance pointed at the same Redis (a password goes in
+    # the URL, redis://:secret@host:6379/0; rediss:// for TLS).
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    redis_prefix: str = Field(default="b12:", min_length=1, max_length=64)
 
 
 class Settings(_Section):

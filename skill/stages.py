@@ -11,7 +11,7 @@ from intents.safety import EMERGENCY, OUT_OF_SCOPE
 
 from .errors import InputError
 from .events import Answer, Event, TextQuery, Transcript, Understood
-from .sessions import SessionStore
+from .sessions import Sessions
 
 
 class Understander:
@@ -55,7 +55,7 @@ class Understander:
 class Responder:
     """The intent -> an answer from the fact base, remembering the conversation for follow-ups."""
 
-    def __init__(self, kb: KnowledgeBase, sessions: SessionStore) -> None:
+    def __init__(self, kb: KnowledgeBase, sessions: Sessions) -> None:
         self._kb = kb
         self._sessions = sessions
 
@@ -63,11 +63,11 @@ class Responder:
         if not isinstance(event, Understood):
             yield event
             return
-        outcome = respond(event.result, self._sessions.get(event.session), self._kb)
+        outcome = respond(event.result, await self._sessions.get(event.session), self._kb)
         if outcome.reply.end_session:
-            self._sessions.end(event.session)
+            await self._sessions.end(event.session)
         else:
-            self._sessions.put(outcome.conversation)
+            await self._sessions.put(outcome.conversation)
         yield Answer(
             session=event.session, transcript=event.transcript, frame=event.result.frame, **outcome.reply.model_dump()
         )

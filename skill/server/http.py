@@ -193,7 +193,7 @@ async def healthz(request: web.Request) -> web.Response:
         stt_in_flight = (await skill.speech()).in_flight  # loaded: returns at once
     status: Literal["ok", "starting", "degraded"] = (
         "degraded"
-        if engines.stt_error or engines.tts_error
+        if engines.stt_error or engines.tts_error or skill.sessions.trouble
         else ("ok" if engines.stt_loaded and engines.tts_loaded else "starting")
     )
     health = Health(
@@ -207,14 +207,17 @@ async def healthz(request: web.Request) -> web.Response:
         stt_in_flight=stt_in_flight,
         active_streams=len(app[keys.STREAMS]),
         max_streams=app[keys.STREAMS].limit,
-        sessions=len(skill.sessions),
+        sessions=await skill.sessions.count(),
+        sessions_backend=skill.sessions.name,
+        sessions_error=skill.sessions.trouble,
         wyoming_connections=metrics.wyoming_connections,
     )
     return web.Response(text=health.model_dump_json(), content_type="application/json")
 
 
 async def metrics_route(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[keys.METRICS].render(), content_type="text/plain", charset="utf-8")
+    up = request.app[keys.SKILL].sessions.trouble is None
+    return web.Response(text=request.app[keys.METRICS].render(up), content_type="text/plain", charset="utf-8")
 
 
 async def openapi(request: web.Request) -> web.Response:

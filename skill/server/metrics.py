@@ -64,7 +64,8 @@ class Metrics:
         finally:
             self.observe(stage, time.perf_counter() - start)
 
-    def render(self) -> str:
+    def render(self, sessions_up: bool = True) -> str:
+        """`sessions_up`: whether the conversation store answers (false while a shared Redis is away)."""
         out = [
             "# HELP b12_requests_total Requests handled, by door, route and status.",
             "# TYPE b12_requests_total counter",
@@ -88,6 +89,7 @@ class Metrics:
             ("b12_in_flight_requests", self.in_flight, "HTTP requests being handled."),
             ("b12_active_streams", self.active_streams, "WebSocket audio streams open."),
             ("b12_wyoming_connections", self.wyoming_connections, "Wyoming connections open."),
+            ("b12_sessions_store_up", int(sessions_up), "1 while the conversation store answers, else 0."),
         ):
             out += [f"# HELP {name} {text}", f"# TYPE {name} gauge", f"{name} {value}"]
         return "\n".join(out) + "\n"

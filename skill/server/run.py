@@ -67,6 +67,7 @@ class Running:
 async def start_servers(settings: Settings, skill: Skill, **app_options: Any) -> Running:
     server = settings.server
     check_exposure(server)
+    await skill.sessions.open()  # a configured Redis that cannot be reached: one line, exit 2
     quiet_client_mistakes()
     metrics = Metrics()
     app = create_app(settings, skill, metrics=metrics, **app_options)

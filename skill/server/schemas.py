@@ -69,6 +69,8 @@ class Health(BaseModel):
     active_streams: int
     max_streams: int
     sessions: int
+    sessions_backend: str  # "memory" or "redis"
+    sessions_error: str | None  # set while the shared store is unreachable: answers, but no follow-ups
     wyoming_connections: int
 
 

@@ -107,18 +107,17 @@ async def test_follow_up_needs_the_same_session(skill: Skill) -> None:
     assert other.facts == ("compare.onset.deficiency", "compare.onset.injection")  # type: ignore[union-attr]
 
 
-def test_sessions_expire_when_idle_and_are_bounded() -> None:
+async def test_sessions_expire_when_idle_and_are_bounded() -> None:
     now = [0.0]
     store = SessionStore(idle_timeout_s=10, max_sessions=2, clock=lambda: now[0])
-    store.put(Conversation(id="a", turns=1))
+    await store.put(Conversation(id="a", turns=1))
     now[0] = 5
-    assert store.get("a").turns == 1
+    assert (await store.get("a")).turns == 1
     now[0] = 16
-    assert store.get("a").turns == 0  # idle too long: a fresh conversation
-    store.put(Conversation(id="a", turns=1))
-    store.put(Conversation(id="b", turns=1))
-    store.put(Conversation(id="c", turns=1))
-    assert len(store) == 2 and store.get("a").turns == 0 and store.get("c").turns == 1
+    assert (await store.get("a")).turns == 0  # idle too long: a fresh conversation
+    for sid in "abc":
+        await store.put(Conversation(id=sid, turns=1))
+    assert await store.count() == 2 and (await store.get("a")).turns == 0 and (await store.get("c")).turns == 1
 
 
 async def test_a_cancel_is_an_event_consumed_by_the_recognizer(skill: Skill) -> None:

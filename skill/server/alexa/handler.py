@@ -46,7 +46,7 @@ async def dispatch(skill: Skill, envelope: RequestEnvelope) -> dict[str, Any]:
     session = session_id(_safe(raw), prefix="alexa:")
     kind = envelope.request.type
     if kind == "SessionEndedRequest":
-        skill.sessions.end(session)
+        await skill.sessions.end(session)
         return {"version": "1.0", "response": {}}  # Alexa ignores any speech here
     if kind == "LaunchRequest":
         result = await _by_intent(skill, session, "greeting", {}, "")
