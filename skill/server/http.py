@@ -193,7 +193,7 @@ async def healthz(request: web.Request) -> web.Response:
         stt_in_flight = (await skill.speech()).in_flight  # loaded: returns at once
     status: Literal["ok", "starting", "degraded"] = (
         "degraded"
-        if engines.stt_error or engines.tts_error or skill.sessions.trouble
+        if engines.stt_error or engines.tts_error or skill.sessions.trouble or engines.mqtt == "reconnecting"
         else ("ok" if engines.stt_loaded and engines.tts_loaded else "starting")
     )
     health = Health(
@@ -210,6 +210,8 @@ async def healthz(request: web.Request) -> web.Response:
         sessions=await skill.sessions.count(),
         sessions_backend=skill.sessions.name,
         sessions_error=skill.sessions.trouble,
+        mqtt=engines.mqtt,
+        mqtt_error=engines.mqtt_error,
         wyoming_connections=metrics.wyoming_connections,
     )
     return web.Response(text=health.model_dump_json(), content_type="application/json")

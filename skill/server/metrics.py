@@ -34,6 +34,8 @@ class EngineStatus:
     stt_error: str | None = None
     tts_loaded: bool = False
     tts_error: str | None = None
+    mqtt: str = "off"  # "off", "connected", or "reconnecting" (the Hermes door's broker connection)
+    mqtt_error: str | None = None
 
 
 class Metrics:

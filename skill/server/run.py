@@ -15,6 +15,8 @@ from skill.config import Settings
 from skill.errors import ConfigError
 from skill.settings.server import ServerSettings, is_loopback
 
+from . import keys
+from .hermes import start_hermes
 from .http import create_app
 from .logs import quiet_client_mistakes
 from .metrics import Metrics
@@ -50,12 +52,17 @@ class Running:
     wyoming: WyomingServer | None
     metrics: Metrics
     extras: list[Any] = field(default_factory=list)
+    hermes: asyncio.Task[None] | None = None
 
     @property
     def wyoming_port(self) -> int | None:
         return self.wyoming.bound_port if self.wyoming else None
 
     async def stop(self) -> None:
+        if self.hermes is not None:
+            self.hermes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.hermes
         for extra in self.extras:  # zeroconf first: stop advertising before we stop answering
             with contextlib.suppress(Exception):
                 await extra.async_close()
@@ -89,6 +96,12 @@ async def start_servers(settings: Settings, skill: Skill, **app_options: Any) ->
         await runner.cleanup()
         raise
     running = Running(runner, http_port, wyoming, metrics)
+    if settings.mqtt.enabled:
+        try:
+            running.hermes = await start_hermes(skill, settings.mqtt, app[keys.ENGINES])
+        except BaseException:
+            await running.stop()
+            raise
     if server.zeroconf and wyoming is not None:
         running.extras.append(await _advertise(server, wyoming.bound_port))
     log.info("serving HTTP on %s:%d, Wyoming on %s", server.host, http_port, running.wyoming_port)

@@ -71,6 +71,8 @@ class Health(BaseModel):
     sessions: int
     sessions_backend: str  # "memory" or "redis"
     sessions_error: str | None  # set while the shared store is unreachable: answers, but no follow-ups
+    mqtt: str  # the Hermes door: "off", "connected" or "reconnecting"
+    mqtt_error: str | None
     wyoming_connections: int
 
 

@@ -1,0 +1,318 @@
+"""The Hermes door: the MQTT protocol Rhasspy 2.5 satellites and other Hermes clients speak.
+
+    hermes/nlu/query                        -> hermes/intent/<intent> | hermes/nlu/intentNotRecognized
+    hermes/tts/say                          -> hermes/audioServer/<site>/playBytes/<id>, hermes/tts/sayFinished
+    hermes/asr/startListening, hermes/audioServer/<site>/audioFrame (WAV chunks), hermes/asr/stopListening
+                                            -> hermes/asr/textCaptured
+    hermes/dialogueManager/startSession     -> hermes/dialogueManager/sessionStarted (its init text spoken), then
+                                               the site's next utterance is answered in that conversation
+    hermes/dialogueManager/continueSession  -> its text spoken, the session listens on
+    hermes/dialogueManager/endSession       -> its text spoken, hermes/dialogueManager/sessionEnded
+
+Every question goes through the skill's pipelines like any other door's. Replies use the letter
+case of the request: the protocol's camelCase ("siteId"), or snake_case ("site_id") for clients
+that send it (rhasspy-hermes 0.6's command line does). Requests come through MQTT 5 shared
+subscriptions at QoS 1, so each reaches one instance of a group; audio frames are read by every
+instance, and only the one listening for that site keeps them. The broker going away is retried
+with a back-off (1 s doubling to 30 s) and reported in /healthz.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import ssl
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skill.app import Skill
+from skill.audio.pcm import decode_wav, pcm_seconds
+from skill.errors import ConfigError, SkillError
+from skill.events import Answer, AudioQuery, TextQuery, Transcript, Understood
+from skill.settings.mqtt import MqttSettings
+
+from .metrics import EngineStatus
+
+log = logging.getLogger(__name__)
+
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+MAX_AUDIO_S = 30.0  # an utterance longer than this is cut, as the other doors do
+_CAMEL = re.compile(r"(?<=[a-z])([A-Z])")
+Handler = Callable[["_Request"], Awaitable[None]]
+
+
+def _snake(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_CAMEL.sub(r"_\1", k).lower(): _snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake(v) for v in value]
+    return value
+
+
+@dataclass
+class _Request:
+    topic: str
+    body: dict[str, Any]
+    snake: bool  # answer in the request's letter case
+
+    def get(self, camel: str, default: Any = None) -> Any:
+        return self.body.get(camel, self.body.get(_CAMEL.sub(r"_\1", camel).lower(), default))
+
+    @property
+    def site(self) -> str:
+        return str(self.get("siteId") or "default")
+
+
+@dataclass
+class _Listening:
+    session: str
+    frames: list[bytes] = field(default_factory=list)
+    seconds: float = 0.0
+    dialogue: bool = False  # its transcript is the next turn of a dialogue session
+
+
+class HermesDoor:
+    def __init__(self, skill: Skill, settings: MqttSettings, status: EngineStatus) -> None:
+        self._skill = skill
+        self._settings = settings
+        self._status = status  # what /healthz says about the broker connection
+        self._client: Any = None
+        self._listening: dict[str, _Listening] = {}  # by site
+        self._dialogues: dict[str, str] = {}  # session -> site, for sessions this instance manages
+        self._handlers: dict[str, Handler] = {
+            "hermes/nlu/query": self._nlu_query,
+            "hermes/tts/say": self._tts_say,
+            "hermes/dialogueManager/startSession": self._start_session,
+            "hermes/dialogueManager/continueSession": self._continue_session,
+            "hermes/dialogueManager/endSession": self._end_session,
+        }
+        if settings.asr:
+            self._handlers |= {"hermes/asr/startListening": self._start_listening}
+            self._handlers |= {"hermes/asr/stopListening": self._stop_listening}
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def _make_client(self) -> Any:
+        import aiomqtt
+
+        tls = None
+        if self._settings.tls:
+            tls = ssl.create_default_context(cafile=str(self._settings.ca_file) if self._settings.ca_file else None)
+        return aiomqtt.Client(
+            self._settings.host,
+            self._settings.port,
+            username=self._settings.username,
+            password=self._settings.password,
+            identifier=f"b12-skill-{uuid.uuid4().hex[:8]}",
+            protocol=aiomqtt.ProtocolVersion.V5,
+            tls_context=tls,
+            timeout=10,
+        )
+
+    def _where(self) -> str:
+        return f"{self._settings.host}:{self._settings.port}"
+
+    async def check(self) -> None:
+        """Connect once at start-up: an unreachable broker or refused credentials stop the start."""
+        try:
+            import aiomqtt
+        except ImportError:
+            raise ConfigError("[mqtt] enabled = true needs the `aiomqtt` package (pip install aiomqtt)") from None
+        try:
+            async with self._make_client():
+                pass
+        except aiomqtt.MqttError as exc:
+            raise ConfigError(f"[mqtt] cannot connect to the broker at {self._where()}: {exc}") from None
+
+    async def run(self) -> None:
+        """Serve until cancelled, reconnecting with a back-off when the broker goes away."""
+        import aiomqtt
+
+        backoff = FIRST_BACKOFF_S
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    await self._subscribe(client)
+                    self._status.mqtt, self._status.mqtt_error = "connected", None
+                    backoff = FIRST_BACKOFF_S
+                    log.info("Hermes door connected to %s", self._where())
+                    async for message in client.messages:
+                        await self._dispatch(str(message.topic), message.payload)
+            except aiomqtt.MqttError as exc:
+                self._status.mqtt = "reconnecting"
+                self._status.mqtt_error = f"MQTT broker at {self._where()} unreachable: {exc}"
+                log.warning("%s; retrying in %.0f s", self._status.mqtt_error, backoff)
+            finally:
+                self._client = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _subscribe(self, client: Any) -> None:
+        group = self._settings.share_group
+        for topic in self._handlers:
+            await client.subscribe(f"$share/{group}/{topic}" if group else topic, qos=1)
+        if self._settings.asr:  # every instance sees the frames; the one listening keeps them
+            await client.subscribe("hermes/audioServer/+/audioFrame", qos=0)
+
+    async def _publish(self, topic: str, body: dict[str, Any] | bytes, snake: bool = False) -> None:
+        if self._client is None:
+            return
+        payload = body if isinstance(body, bytes) else json.dumps(_snake(body) if snake else body)
+        await self._client.publish(topic, payload, qos=1)
+
+    # --- messages -----------------------------------------------------------------------------
+
+    async def _dispatch(self, topic: str, payload: Any) -> None:
+        data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        if topic.endswith("/audioFrame"):
+            self._frame(topic.split("/")[2], data)
+            return
+        handler = self._handlers.get(topic)
+        if handler is None:
+            return
+        try:
+            body = json.loads(data) if data else {}
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            log.warning("ignored %s: the payload is not a JSON object (%s)", topic, exc)
+            return
+        request = _Request(topic, body, snake="site_id" in body or "session_id" in body)
+        if self._settings.site_ids and request.site not in self._settings.site_ids:
+            return
+        try:
+            await handler(request)
+        except SkillError as exc:  # one bad request never stops the door
+            log.warning("could not handle %s: %s", topic, exc.message)
+        except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type in a JSON payload
+            log.warning("could not handle %s: %s", topic, exc)
+
+    async def _nlu_query(self, r: _Request) -> None:
+        text, session = str(r.get("input") or ""), r.get("sessionId")
+        events = await self._skill.understanding.drain(TextQuery(session=session or "hermes-nlu", text=text))
+        understood = next((e for e in events if isinstance(e, Understood)), None)
+        base = {"input": text, "siteId": r.site, "id": r.get("id"), "sessionId": session}
+        match = understood.result if understood is not None else None
+        if match is None or match.kind != "match":
+            await self._publish("hermes/nlu/intentNotRecognized", base, r.snake)
+            return
+        slots = [
+            {"entity": name, "slotName": name, "rawValue": value, "value": {"kind": "Unknown", "value": value}}
+            for name, value in match.slots.items()
+        ]
+        body = base | {"intent": {"intentName": match.intent, "confidenceScore": match.confidence}, "slots": slots}
+        await self._publish(f"hermes/intent/{match.intent}", body, r.snake)
+
+    async def _tts_say(self, r: _Request) -> None:
+        request_id = str(r.get("id") or uuid.uuid4().hex)
+        await self._say(r.site, str(r.get("text") or ""), request_id)
+        await self._publish(
+            "hermes/tts/sayFinished", {"id": request_id, "siteId": r.site, "sessionId": r.get("sessionId")}, r.snake
+        )
+
+    async def _say(self, site: str, text: str, request_id: str | None = None) -> None:
+        if text.strip():
+            speech = await self._skill.speak(text)
+            await self._publish(f"hermes/audioServer/{site}/playBytes/{request_id or uuid.uuid4().hex}", speech.wav)
+
+    # --- speech to text -----------------------------------------------------------------------
+
+    async def _start_listening(self, r: _Request) -> None:
+        session = str(r.get("sessionId") or uuid.uuid4().hex)
+        self._listening[r.site] = _Listening(session, dialogue=session in self._dialogues)
+
+    def _frame(self, site: str, wav: bytes) -> None:
+        listening = self._listening.get(site)
+        if listening is None or listening.seconds >= MAX_AUDIO_S:
+            return
+        try:
+            pcm = decode_wav(wav)
+        except SkillError as exc:
+            log.warning("ignored an audio frame from %s: %s", site, exc.message)
+            return
+        listening.frames.append(pcm)
+        listening.seconds += pcm_seconds(pcm)
+
+    async def _stop_listening(self, r: _Request) -> None:
+        listening = self._listening.pop(r.site, None)
+        if listening is None:
+            return
+        pcm = b"".join(listening.frames)
+        events = await self._skill.hearing.drain(AudioQuery(session=listening.session, pcm=pcm))
+        heard = [e for e in events if isinstance(e, Transcript) and e.final]
+        text, confidence = (heard[-1].text, heard[-1].confidence) if heard else ("", 0.0)
+        await self._publish(
+            "hermes/asr/textCaptured",
+            {
+                "text": text,
+                "likelihood": confidence,
+                "seconds": round(pcm_seconds(pcm), 3),
+                "siteId": r.site,
+                "sessionId": listening.session,
+            },
+            r.snake,
+        )
+        if listening.dialogue:
+            await self._dialogue_turn(listening.session, r.site, text, r.snake)
+
+    # --- dialogue -----------------------------------------------------------------------------
+
+    async def _start_session(self, r: _Request) -> None:
+        session = uuid.uuid4().hex
+        self._dialogues[session] = r.site
+        await self._publish(
+            "hermes/dialogueManager/sessionStarted",
+            {"sessionId": session, "siteId": r.site, "customData": r.get("customData")},
+            r.snake,
+        )
+        init = r.get("init") or {}
+        await self._say(r.site, str(init.get("text") or ""))
+        if init.get("type", "action") == "action":
+            await self._listen(session, r.site, r.snake)
+        else:  # a notification: said, and the session is over
+            await self._ended(session, r.site, r.snake)
+
+    async def _continue_session(self, r: _Request) -> None:
+        session = str(r.get("sessionId") or "")
+        if session in self._dialogues:
+            await self._say(self._dialogues[session], str(r.get("text") or ""))
+            await self._listen(session, self._dialogues[session], r.snake)
+
+    async def _end_session(self, r: _Request) -> None:
+        session = str(r.get("sessionId") or "")
+        if session in self._dialogues:
+            site = self._dialogues[session]
+            await self._say(site, str(r.get("text") or ""))
+            await self._ended(session, site, r.snake)
+
+    async def _dialogue_turn(self, session: str, site: str, text: str, snake: bool) -> None:
+        """The site's utterance in a dialogue session: answered in that conversation, then listen on."""
+        answer = await self._skill.ask(text, session)
+        if isinstance(answer, Answer):
+            await self._say(site, answer.text)
+            if answer.end_session:
+                await self._ended(session, site, snake)
+                return
+        await self._listen(session, site, snake)
+
+    async def _listen(self, session: str, site: str, snake: bool) -> None:
+        await self._publish("hermes/asr/startListening", {"siteId": site, "sessionId": session}, snake)
+
+    async def _ended(self, session: str, site: str, snake: bool) -> None:
+        self._dialogues.pop(session, None)
+        await self._skill.sessions.end(session)
+        body = {"sessionId": session, "siteId": site, "termination": {"reason": "nominal"}}
+        await self._publish("hermes/dialogueManager/sessionEnded", body, snake)
+
+
+async def start_hermes(skill: Skill, settings: MqttSettings, status: EngineStatus) -> asyncio.Task[None]:
+    """Check the broker (one-line errors), then serve in the background until the task is cancelled."""
+    door = HermesDoor(skill, settings, status)
+    await door.check()
+    return asyncio.create_task(door.run(), name="hermes-door")

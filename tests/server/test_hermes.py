@@ -1,0 +1,341 @@
+"""The Hermes door on a real, password-protected mosquitto broker, driven by our own MQTT client and
+by rhasspy-hermes's command line (a client nobody here wrote, in its own virtualenv)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import wave
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+import pytest_asyncio
+from server_support import T, heard, settings
+
+from skill.app import Skill
+from skill.errors import ConfigError
+from skill.server.run import Running, start_servers
+from skill.settings.mqtt import MqttSettings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ROOT = Path(__file__).resolve().parents[2]
+HERMES_CLI = ROOT / ".venv-hermes" / "bin" / "python"
+USER, PASSWORD = "b12-door", "a-long-broker-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Broker:
+    """mosquitto with two listeners: one that needs the password (the skill's), and one for the
+    third-party command line, which has no credential options (loopback, tests only)."""
+
+    folder: Path
+    port: int = 0
+    open_port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not self.port:
+            self.port, self.open_port = _free_port(), _free_port()
+        passwd = self.folder / "passwd"
+        if not passwd.exists():
+            subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True, timeout=30)
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(
+            f"user {getpass.getuser()}\n"  # as root mosquitto would switch to a user who cannot read tmp files
+            "per_listener_settings true\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
+            f"listener {self.open_port} 127.0.0.1\nallow_anonymous true\n"
+        )
+        self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if shutil.which("mosquitto") is None:
+        pytest.fail("mosquitto is not installed: scripts/setup.sh --test installs it")
+    b = Broker(tmp_path_factory.mktemp("broker"))
+    b.start()
+    yield b
+    b.stop()
+
+
+def _mqtt(broker: Broker, **more: Any) -> MqttSettings:
+    return MqttSettings(enabled=True, port=broker.port, username=USER, password=PASSWORD, **more)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def door(skill: Skill, broker: Broker) -> AsyncIterator[Running]:
+    running = await asyncio.wait_for(start_servers(settings().model_copy(update={"mqtt": _mqtt(broker)}), skill), T)
+    await _until_connected(running)
+    yield running
+    await asyncio.wait_for(running.stop(), T)
+
+
+async def _until_connected(running: Running) -> None:
+    from skill.server import keys
+
+    status = running.runner.app[keys.ENGINES]
+    for _ in range(200):
+        if status.mqtt == "connected":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the door did not connect: {status.mqtt_error}")
+
+
+def _client(broker: Broker) -> aiomqtt.Client:
+    return aiomqtt.Client("127.0.0.1", broker.port, username=USER, password=PASSWORD, identifier=uuid.uuid4().hex)
+
+
+async def _exchange(
+    broker: Broker, publish: list[tuple[str, bytes | str]], listen: list[str], until: str, wait_s: float = 30
+) -> list[tuple[str, bytes]]:
+    """Publish, then collect what arrives on `listen` until a message on `until` (in order)."""
+    got: list[tuple[str, bytes]] = []
+    async with _client(broker) as client:
+        for topic in listen:
+            await client.subscribe(topic, qos=1)
+        for topic, payload in publish:
+            await client.publish(topic, payload, qos=1)
+
+        async def collect() -> None:
+            async for message in client.messages:
+                got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
+                if message.topic.matches(until):
+                    return
+
+        await asyncio.wait_for(collect(), wait_s)
+    return got
+
+
+def _wav_chunks(wav: bytes, frames: int = 2048) -> list[bytes]:
+    """A WAV cut into WAV chunks, as a Hermes audio server sends them."""
+    with wave.open(io.BytesIO(wav)) as w:
+        rate, width, channels, pcm = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.readframes(w.getnframes())
+    out = []
+    step = frames * width * channels
+    for start in range(0, len(pcm), step):
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as chunk:
+            chunk.setnchannels(channels)
+            chunk.setsampwidth(width)
+            chunk.setframerate(rate)
+            chunk.writeframes(pcm[start : start + step])
+        out.append(buf.getvalue())
+    return out
+
+
+async def test_a_query_gets_its_intent_in_the_protocols_camel_case(door: Running, broker: Broker) -> None:
+    query = {"input": "can b twelve make me ache", "siteId": "kitchen", "id": "q1", "sessionId": "s1"}
+    got = await _exchange(
+        broker,
+        [("hermes/nlu/query", json.dumps(query))],
+        ["hermes/intent/#", "hermes/nlu/intentNotRecognized"],
+        "hermes/intent/#",
+    )
+    topic, payload = got[-1]
+    body = json.loads(payload)
+    assert topic == "hermes/intent/can_b12_cause_aches"
+    assert body["intent"]["intentName"] == "can_b12_cause_aches" and body["intent"]["confidenceScore"] > 0.5
+    assert (body["siteId"], body["id"], body["sessionId"], body["input"]) == ("kitchen", "q1", "s1", query["input"])
+
+
+async def test_what_it_cannot_place_is_not_recognized_and_bad_payloads_are_ignored(
+    door: Running, broker: Broker
+) -> None:
+    got = await _exchange(
+        broker,
+        [
+            ("hermes/nlu/query", "{not json"),
+            ("hermes/nlu/query", "[1, 2]"),
+            ("hermes/tts/say", b"\xff\xfe"),
+            ("hermes/nlu/query", json.dumps({"input": "mumble grumble", "siteId": "hall", "id": "q2"})),
+        ],
+        ["hermes/intent/#", "hermes/nlu/intentNotRecognized"],
+        "hermes/nlu/intentNotRecognized",
+    )
+    assert [t for t, _ in got] == ["hermes/nlu/intentNotRecognized"]  # the bad ones got nothing
+    assert json.loads(got[-1][1])["id"] == "q2"
+
+
+async def test_a_red_flag_is_recognized_as_the_emergency_intent(door: Running, broker: Broker) -> None:
+    query = {"input": "my dad has crushing chest pain", "siteId": "lounge", "id": "q3"}
+    got = await _exchange(broker, [("hermes/nlu/query", json.dumps(query))], ["hermes/intent/#"], "hermes/intent/#")
+    assert got[-1][0] == "hermes/intent/emergency"
+
+
+async def test_say_plays_the_words_then_finishes(door: Running, broker: Broker) -> None:
+    say = {"text": "Hello from the B twelve skill.", "siteId": "bedroom", "id": "say-1", "sessionId": "s9"}
+    got = await _exchange(
+        broker,
+        [("hermes/tts/say", json.dumps(say))],
+        ["hermes/audioServer/bedroom/playBytes/#", "hermes/tts/sayFinished"],
+        "hermes/tts/sayFinished",
+    )
+    (play_topic, wav), (done_topic, done) = got
+    assert play_topic == "hermes/audioServer/bedroom/playBytes/say-1" and wav[:4] == b"RIFF"
+    with wave.open(io.BytesIO(wav)) as w:
+        assert w.getnframes() / w.getframerate() > 1.0
+    assert done_topic == "hermes/tts/sayFinished" and json.loads(done) == {
+        "id": "say-1",
+        "siteId": "bedroom",
+        "sessionId": "s9",
+    }
+
+
+async def test_audio_frames_between_start_and_stop_listening_are_transcribed(
+    door: Running, broker: Broker, question_wav: bytes
+) -> None:
+    frames = [("hermes/audioServer/porch/audioFrame", c) for c in _wav_chunks(question_wav)]
+    start = json.dumps({"siteId": "porch", "sessionId": "asr-1"})
+    got = await _exchange(
+        broker,
+        [("hermes/asr/startListening", start), *frames, ("hermes/asr/stopListening", start)],
+        ["hermes/asr/textCaptured"],
+        "hermes/asr/textCaptured",
+        wait_s=60,
+    )
+    body = json.loads(got[-1][1])
+    assert heard(body["text"]), body
+    assert body["siteId"] == "porch" and body["sessionId"] == "asr-1" and 1.5 < body["seconds"] < 6
+
+
+async def test_a_dialogue_session_answers_the_sites_question_and_ends(
+    door: Running, broker: Broker, question_wav: bytes
+) -> None:
+    async with _client(broker) as client:
+        for topic in ("hermes/dialogueManager/#", "hermes/asr/startListening", "hermes/audioServer/den/playBytes/#"):
+            await client.subscribe(topic, qos=1)
+        await client.publish(
+            "hermes/dialogueManager/startSession",
+            json.dumps({"siteId": "den", "init": {"type": "action", "text": "What would you like to know?"}}),
+            qos=1,
+        )
+        seen: list[tuple[str, bytes]] = []
+
+        async def until(topic: str) -> bytes:
+            async for message in client.messages:
+                seen.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
+                if message.topic.matches(topic):
+                    return bytes(message.payload)  # type: ignore[arg-type]
+            raise AssertionError("the broker went away")
+
+        started = json.loads(await asyncio.wait_for(until("hermes/dialogueManager/sessionStarted"), T))
+        session = started["sessionId"]
+        listen = json.loads(await asyncio.wait_for(until("hermes/asr/startListening"), T))
+        assert listen == {"siteId": "den", "sessionId": session}
+        assert any(t.startswith("hermes/audioServer/den/playBytes/") for t, _ in seen)  # the prompt was spoken
+        seen.clear()
+        for chunk in _wav_chunks(question_wav):
+            await client.publish("hermes/audioServer/den/audioFrame", chunk)
+        await client.publish("hermes/asr/stopListening", json.dumps({"siteId": "den", "sessionId": session}), qos=1)
+        again = json.loads(await asyncio.wait_for(until("hermes/asr/startListening"), 60))
+        assert again["sessionId"] == session  # answered, and listening for a follow-up
+        answer = [p for t, p in seen if t.startswith("hermes/audioServer/den/playBytes/")]
+        assert len(answer) == 1 and answer[0][:4] == b"RIFF"
+        await client.publish(
+            "hermes/dialogueManager/endSession", json.dumps({"sessionId": session, "text": "Goodbye."}), qos=1
+        )
+        ended = json.loads(await asyncio.wait_for(until("hermes/dialogueManager/sessionEnded"), T))
+        assert ended == {"sessionId": session, "siteId": "den", "termination": {"reason": "nominal"}}
+
+
+def _cli(broker: Broker, *args: str, stdin: bytes = b"") -> dict[str, Any]:
+    if not HERMES_CLI.exists():
+        pytest.fail("rhasspy-hermes is not installed: scripts/setup.sh --test puts it in .venv-hermes")
+    out = subprocess.run(
+        [str(HERMES_CLI), "-m", "rhasspyhermes", "--port", str(broker.open_port), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+async def test_rhasspy_hermes_command_line_recognizes_speaks_and_transcribes(
+    door: Running, broker: Broker, tmp_path: Path, question_wav: bytes
+) -> None:
+    intent = await asyncio.to_thread(_cli, broker, "recognize-intent", "do b twelve shots make you sore")
+    assert intent["intent"]["intent_name"] == "injection_aches"  # it speaks snake_case: so do our replies to it
+    finished = await asyncio.to_thread(_cli, broker, "speak-sentence", "Please check with your doctor.")
+    assert finished["site_id"] == "default" and finished["id"]
+    wav = tmp_path / "question.wav"
+    wav.write_bytes(question_wav)
+    captured = await asyncio.to_thread(_cli, broker, "transcribe-wav", str(wav))
+    assert heard(captured["text"]), captured
+
+
+async def test_the_door_comes_back_after_the_broker_restarts(door: Running, broker: Broker) -> None:
+    from skill.server import keys
+
+    status = door.runner.app[keys.ENGINES]
+    broker.stop()
+    for _ in range(100):
+        if status.mqtt == "reconnecting":
+            break
+        await asyncio.sleep(0.05)
+    assert status.mqtt == "reconnecting" and "unreachable" in str(status.mqtt_error)
+    broker.start()
+    await asyncio.wait_for(_until_connected(door), 40)
+    await test_a_query_gets_its_intent_in_the_protocols_camel_case(door, broker)
+
+
+async def test_a_wrong_password_or_no_broker_stops_the_start_with_one_line(skill: Skill, broker: Broker) -> None:
+    for mqtt, words in (
+        (_mqtt(broker).model_copy(update={"password": "not-the-password"}), "not authori"),
+        (MqttSettings(enabled=True, port=_free_port()), "cannot connect"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            await asyncio.wait_for(start_servers(settings().model_copy(update={"mqtt": mqtt}), skill), T)
+        message = caught.value.message
+        assert message.startswith("[mqtt] cannot connect to the broker at 127.0.0.1:") and "\n" not in message
+        assert words in message.lower() and "not-the-password" not in message, message
+
+
+async def test_serve_exits_2_when_the_broker_is_down(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[mqtt]\nenabled = true\nport = {_free_port()}\n")
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "skill.cli", "--config", str(config), "serve", "--port", "0", "--wyoming-port", "0"],
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    err = out.stderr.decode()
+    assert (
+        out.returncode == 2
+        and err.startswith("b12-skill: [mqtt] cannot connect to the broker")
+        and "Traceback" not in err
+    )
