@@ -1,9 +1,13 @@
-"""A deadline for a request's head: a client dribbling its headers a byte at a time is cut off.
+"""The connection handler: a deadline for each request's head, and JSON for requests too broken to route.
 
 aiohttp bounds idle keep-alive connections and (through our middleware) bodies, but not the time a
 head takes to arrive, so 300 such clients could hold 300 connections for as long as they liked. Here
 the runner's request handler starts a clock at a connection's first byte of each head (and when it
 opens) and closes the connection if the head is not complete when the clock runs out.
+
+A request line or header aiohttp cannot parse never reaches the app's error middleware: aiohttp
+answers it itself, in plain text that echoes the client's bytes. Here it gets the same JSON error
+body as every other refusal, with a short reason and none of the bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
+from aiohttp.web_request import BaseRequest
+
+from .schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +53,35 @@ class _HeadDeadline(web.RequestHandler):
             self._head_timer.cancel()
             self._head_timer = None
 
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs it (one line for client mistakes: logs.py)
+        if status >= 500:
+            body = ErrorBody(code="internal_error", message="the server could not handle this request")
+        else:
+            body = ErrorBody(code="bad_request", message=f"malformed HTTP request: {_reason(exc)}")
+        response = web.Response(status=status, text=body.model_dump_json(), content_type="application/json")
+        response.force_close()
+        return response
+
     def _too_slow(self) -> None:
         self._head_timer = None
         log.info("closed a connection whose request head took over %.1f s", self.head_timeout_s)
         if self.transport is not None:
             self.transport.close()
+
+
+def _reason(exc: BaseException | None) -> str:
+    if isinstance(exc, http_exceptions.LineTooLong):
+        return "a request line or header is too long"
+    if isinstance(exc, http_exceptions.BadHttpMethod):
+        return "not an HTTP request method"
+    if isinstance(exc, http_exceptions.InvalidHeader):
+        return "a header is not valid"
+    if isinstance(exc, http_exceptions.BadStatusLine):
+        return "the request line is not valid"
+    return "the request line or a header is not valid"
 
 
 class _Server(web.Server):

@@ -405,6 +405,25 @@ async def test_malformed_http_is_one_warning_line_not_a_traceback_each(
     await assert_still_serving(http, base)
 
 
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        (b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n", "not valid"),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "too long"),
+        (b"GARBAGE\r\n\r\n", "not an HTTP request method"),
+        (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", "not valid"),
+    ],
+)
+async def test_requests_too_broken_to_route_get_the_json_error_body(running: Running, head: bytes, reason: str) -> None:
+    reply = await raw_request(running.http_port, head, b"", False)
+    status_line, _, rest = reply.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status_line.endswith(b"400 Bad Request") and b"content-type: application/json" in headers.lower()
+    error = json.loads(body)
+    assert error["type"] == "error" and error["code"] == "bad_request" and reason in error["message"], error
+    assert b"aaaa" not in body and b"GARBAGE" not in body and b"Bad Header" not in body  # none of the client's bytes
+
+
 async def test_guessing_the_token_is_rate_limited_too(skill: Skill) -> None:
     token = "s3cret-token-0123456789"
     guarded = await asyncio.wait_for(
