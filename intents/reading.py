@@ -45,6 +45,9 @@ _QUESTION_START = re.compile(
 )
 
 
+_WHAT_ABOUT = re.compile(r"^(?:and |but |so )?(?:what|how) about\b|^(?:and |but )?(?:for|with) (?:the )?\w+$")
+
+
 def _compile(patterns: Iterable[str], *, shortest: bool = False) -> re.Pattern[str]:
     # Each pattern anchored at a word start, so "rain" never fires inside "brain".
     if shortest:  # gaps match as few words as they can, so a denied mention is cut alone
@@ -159,6 +162,10 @@ class FrameReader:
                 # it was named in words cut from that part ("is it safe to inject b12 myself, and why
                 # would my leg ache afterwards").
                 part = part.model_copy(update={"subject": carried})
+            elif part.ask is None and part.subject is not None and parts and parts[-1].ask is not None:
+                # "do the tablets cause aches, and what about the injections": the same ask, another side.
+                if _WHAT_ABOUT.match(piece):
+                    part = part.model_copy(update={"ask": parts[-1].ask})
             said = next(iter(self._subjects_of(piece)), None)
             parts.append(part)
             remainders.append(remainder)
