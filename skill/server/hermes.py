@@ -4,17 +4,19 @@
     hermes/tts/say                          -> hermes/audioServer/<site>/playBytes/<id>, hermes/tts/sayFinished
     hermes/asr/startListening, hermes/audioServer/<site>/audioFrame (WAV chunks), hermes/asr/stopListening
                                             -> hermes/asr/textCaptured
-    hermes/dialogueManager/startSession     -> hermes/dialogueManager/sessionStarted (its init text spoken), then
-                                               the site's next utterance is answered in that conversation
+    hermes/dialogueManager/startSession     -> hermes/dialogueManager/sessionStarted (its init text spoken) and
+                                               hermes/asr/startListening; the hermes/asr/textCaptured of that
+                                               session is answered in its conversation, spoken, and listened on
     hermes/dialogueManager/continueSession  -> its text spoken, the session listens on
     hermes/dialogueManager/endSession       -> its text spoken, hermes/dialogueManager/sessionEnded
 
 Every question goes through the skill's pipelines like any other door's. Replies use the letter
 case of the request: the protocol's camelCase ("siteId"), or snake_case ("site_id") for clients
-that send it (rhasspy-hermes 0.6's command line does). Requests come through MQTT 5 shared
-subscriptions at QoS 1, so each reaches one instance of a group; audio frames are read by every
-instance, and only the one listening for that site keeps them. The broker going away is retried
-with a back-off (1 s doubling to 30 s) and reported in /healthz.
+that send it (rhasspy-hermes 0.6's command line does). Requests that start something (a query, a
+say, a session, a listen) come through MQTT 5 shared subscriptions at QoS 1, so each reaches one
+instance of a group; what follows them (audio frames, stop listening, a transcript, continue or end
+a session) reaches every instance, and only the one holding that site or session acts. The broker
+going away is retried with a back-off (1 s doubling to 30 s) and reported in /healthz.
 """
 
 from __future__ import annotations
@@ -73,7 +75,6 @@ class _Listening:
     session: str
     frames: list[bytes] = field(default_factory=list)
     seconds: float = 0.0
-    dialogue: bool = False  # its transcript is the next turn of a dialogue session
 
 
 class HermesDoor:
@@ -84,16 +85,22 @@ class HermesDoor:
         self._client: Any = None
         self._listening: dict[str, _Listening] = {}  # by site
         self._dialogues: dict[str, str] = {}  # session -> site, for sessions this instance manages
-        self._handlers: dict[str, Handler] = {
+        # Requests that start something go to one instance of the group (shared subscriptions); what
+        # follows them goes to every instance, and only the one holding that session or site acts.
+        self._shared: dict[str, Handler] = {
             "hermes/nlu/query": self._nlu_query,
             "hermes/tts/say": self._tts_say,
             "hermes/dialogueManager/startSession": self._start_session,
+        }
+        self._everyone: dict[str, Handler] = {
             "hermes/dialogueManager/continueSession": self._continue_session,
             "hermes/dialogueManager/endSession": self._end_session,
+            "hermes/asr/textCaptured": self._text_captured,
         }
         if settings.asr:
-            self._handlers |= {"hermes/asr/startListening": self._start_listening}
-            self._handlers |= {"hermes/asr/stopListening": self._stop_listening}
+            self._shared["hermes/asr/startListening"] = self._start_listening
+            self._everyone["hermes/asr/stopListening"] = self._stop_listening
+        self._handlers = self._shared | self._everyone
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -155,8 +162,10 @@ class HermesDoor:
 
     async def _subscribe(self, client: Any) -> None:
         group = self._settings.share_group
-        for topic in self._handlers:
+        for topic in self._shared:
             await client.subscribe(f"$share/{group}/{topic}" if group else topic, qos=1)
+        for topic in self._everyone:
+            await client.subscribe(topic, qos=1)
         if self._settings.asr:  # every instance sees the frames; the one listening keeps them
             await client.subscribe("hermes/audioServer/+/audioFrame", qos=0)
 
@@ -225,7 +234,7 @@ class HermesDoor:
 
     async def _start_listening(self, r: _Request) -> None:
         session = str(r.get("sessionId") or uuid.uuid4().hex)
-        self._listening[r.site] = _Listening(session, dialogue=session in self._dialogues)
+        self._listening[r.site] = _Listening(session)
 
     def _frame(self, site: str, wav: bytes) -> None:
         listening = self._listening.get(site)
@@ -258,8 +267,6 @@ class HermesDoor:
             },
             r.snake,
         )
-        if listening.dialogue:
-            await self._dialogue_turn(listening.session, r.site, text, r.snake)
 
     # --- dialogue -----------------------------------------------------------------------------
 
@@ -291,8 +298,14 @@ class HermesDoor:
             await self._say(site, str(r.get("text") or ""))
             await self._ended(session, site, r.snake)
 
+    async def _text_captured(self, r: _Request) -> None:
+        """What a site said in a dialogue session this instance holds (heard by any instance's recognizer,
+        or by another ASR service): answered in that conversation, then the session listens on."""
+        session = str(r.get("sessionId") or "")
+        if session in self._dialogues:
+            await self._dialogue_turn(session, self._dialogues[session], str(r.get("text") or ""), r.snake)
+
     async def _dialogue_turn(self, session: str, site: str, text: str, snake: bool) -> None:
-        """The site's utterance in a dialogue session: answered in that conversation, then listen on."""
         answer = await self._skill.ask(text, session)
         if isinstance(answer, Answer):
             await self._say(site, answer.text)

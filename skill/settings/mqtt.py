@@ -20,7 +20,5 @@ class MqttSettings(BaseModel):
     # Request topics are read through MQTT 5 shared subscriptions ($share/<group>/...), so among
     # instances in the same group each request reaches one; "" subscribes plainly (every instance).
     share_group: str = Field(default="b12", pattern=r"^[A-Za-z0-9_-]*$")
-    # Speech recognition needs every audio frame of an utterance at one instance: with several
-    # instances, leave it on in one of them only.
-    asr: bool = True
+    asr: bool = True  # speech recognition on this instance (false: leave it to other instances or services)
     site_ids: tuple[str, ...] = ()  # only these satellites (empty: all)

@@ -4,6 +4,7 @@ by rhasspy-hermes's command line (a client nobody here wrote, in its own virtual
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import io
 import json
@@ -339,3 +340,41 @@ async def test_serve_exits_2_when_the_broker_is_down(tmp_path: Path) -> None:
         and err.startswith("b12-skill: [mqtt] cannot connect to the broker")
         and "Traceback" not in err
     )
+
+
+async def test_two_instances_in_one_group_answer_each_request_once(
+    door: Running, skill: Skill, broker: Broker, question_wav: bytes
+) -> None:
+    from skill.server.hermes import start_hermes
+    from skill.server.metrics import EngineStatus
+
+    second_status = EngineStatus()
+    second = await start_hermes(skill, _mqtt(broker), second_status)
+    try:
+        for _ in range(100):
+            if second_status.mqtt == "connected":
+                break
+            await asyncio.sleep(0.05)
+        queries = [
+            ("hermes/nlu/query", json.dumps({"input": "can b12 make me ache", "siteId": "s", "id": f"many-{n}"}))
+            for n in range(12)
+        ]
+        async with _client(broker) as client:
+            await client.subscribe("hermes/intent/#", qos=1)
+            for topic, payload in queries:
+                await client.publish(topic, payload, qos=1)
+            ids: list[str] = []
+
+            async def collect() -> None:
+                async for message in client.messages:
+                    ids.append(json.loads(message.payload)["id"])  # type: ignore[arg-type]
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(collect(), 4)
+        assert sorted(ids) == sorted(f"many-{n}" for n in range(12))  # every one answered, none twice
+        # A dialogue whose start, listening and transcript may each land on a different instance.
+        await test_a_dialogue_session_answers_the_sites_question_and_ends(door, broker, question_wav)
+    finally:
+        second.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await second
