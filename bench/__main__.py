@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         ("speech_snr", "speech", lambda sec: plots.speech_snr(sec, fig_dir, report.RHINO_REFERENCE)),
         ("scaling_intents", "scaling", lambda sec: plots.scaling_intents(sec["intents"], fig_dir)),
         ("scaling_http", "scaling", lambda sec: plots.scaling_http(sec["http"], fig_dir)),
+        ("fleet", "fleet", lambda sec: plots.fleet(sec, fig_dir)),
     ]
     for key, section, make in makers:
         if report._ok(s.get(section)):  # noqa: SLF001 - same package

@@ -131,6 +131,26 @@ def scaling_http(rows: list[dict[str, Any]], out: Path) -> Path:
     return _save(fig, out / "scaling_http.png")
 
 
+def fleet(section: dict[str, Any], out: Path) -> Path:
+    rows = section["rows"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    counts = [r["instances"] for r in rows]
+    left.bar(counts, [r["questions_per_s"] for r in rows], color="tab:blue")
+    left.set_xticks(counts)
+    left.set_xlabel("skill instances (sharing 2 cores)")
+    left.set_ylabel("questions answered per second")
+    left.set_title(f"{rows[0]['satellites']} satellites over MQTT")
+    right.plot(counts, [r["p50_s"] for r in rows], "o-", label="p50")
+    right.plot(counts, [r["p95_s"] for r in rows], "s--", label="p95")
+    right.set_xticks(counts)
+    right.set_xlabel("skill instances")
+    right.set_ylabel("seconds from question end to answer")
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    return _save(fig, out / "fleet.png")
+
+
 def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -678,6 +678,19 @@ def soak(quick: bool) -> Result:
     return run_soak(0.5 if quick else 10.0)
 
 
+def fleet(quick: bool) -> Result:
+    from bench.fleet import cluster, run_fleet
+
+    satellites = 8 if quick else 50
+    rows = []
+    for count in (1, 2, 3):
+        with cluster(count) as c:
+            rows.append(asyncio.run(run_fleet(c, satellites, kill=False)))
+    with cluster(3) as c:
+        killed = asyncio.run(run_fleet(c, satellites, kill=True))
+    return {"command": f"{PY} -m bench.fleet --satellites {satellites} --kill", "rows": rows, "killed": killed}
+
+
 SECTIONS: dict[str, Callable[[bool], Result]] = {
     "text": text_accuracy,
     "speech": speech_accuracy,
@@ -690,6 +703,7 @@ SECTIONS: dict[str, Callable[[bool], Result]] = {
     "handsfree": handsfree,
     "scaling": scaling,
     "soak": soak,
+    "fleet": fleet,
 }
 
 
@@ -791,8 +805,37 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
     out += _cost_md(s)
     out += _scaling_md(s.get("scaling"), figures)
     out += _soak_md(s.get("soak"))
+    out += _fleet_md(s.get("fleet"), figures)
     out += _missing_md(results)
     return "\n".join(out) + "\n"
+
+
+def _fleet_md(f: Result | None, figures: dict[str, str]) -> list[str]:
+    if not _ok(f):
+        return []
+    base = f["rows"][0]["questions_per_s"]
+    k = f["killed"]
+    out = [
+        "## 7. Many speakers, many machines: satellites over MQTT (Hermes)",
+        "",
+        f"Command: `{f['command']}`. Each run starts mosquitto (password), Redis and that many `b12-skill serve` "
+        "instances (Hermes door on, conversations in Redis); each satellite holds a spoken dialogue (its question "
+        "as WAV audio frames, the answer spoken back, a spoken 'tell me more' answered from the shared "
+        "conversation) and sends two typed NLU queries. Latency: from the end of a question to its answer. All "
+        "instances share this machine's two cores, so what matters is the ratio to one instance and the losses.",
+        "",
+        "| instances | questions | answered | lost | questions/s | vs one | p50 s | p95 s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in [*f["rows"], k]:
+        label = f"{r['instances']}" + (" (one killed mid-run)" if r.get("killed_one") else "")
+        out.append(
+            f"| {label} | {r['questions']} | {r['answered']} | {r['lost']} | {r['questions_per_s']} | "
+            f"{r['questions_per_s'] / base:.2f}x | {r['p50_s']} | {r['p95_s']} |"
+        )
+    if "fleet" in figures:
+        out += ["", f"![fleet]({figures['fleet']})"]
+    return out + [""]
 
 
 def _soak_md(k: Result | None) -> list[str]:

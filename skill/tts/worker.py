@@ -93,21 +93,27 @@ class Worker:
 
     def synth(self, req: dict[str, Any]) -> dict[str, Any]:
         self._configure(req["voice"], int(req["rate"]), float(req["volume"]))
-        path = req["path"]
+        # Now and then (seen after the process was stopped and continued mid-utterance) espeak ends an
+        # utterance without the driver writing it: say it once more here rather than lose the worker.
+        for attempt in (1, 2):
+            frames = self._say(req["text"], req["path"])
+            if frames:
+                return {"frames": frames, "sample_rate": ENGINE_RATE}
+            print(f"engine wrote no audio (attempt {attempt} of 2)", file=sys.stderr, flush=True)
+        raise RuntimeError("engine finished without writing any audio")
+
+    def _say(self, text: str, path: str) -> int:
         # pyttsx3 writes the file inside an espeak callback, where an error is swallowed and the
         # run loop then never ends: find an unwritable path here instead.
         with open(path, "wb"):
             pass
         self.ended.clear()
-        self.engine.save_to_file(req["text"], path)
+        self.engine.save_to_file(text, path)
         self.engine.runAndWait()
         if not self.ended.wait(FINISH_WAIT_S):
             raise TimeoutError("engine never finished the utterance")
         # The callback has returned, so the file is closed: its frame count must match its size.
-        frames = _complete_frames(path)
-        if not frames:  # speech text is never empty
-            raise RuntimeError("engine finished without writing any audio")
-        return {"frames": frames, "sample_rate": ENGINE_RATE}
+        return _complete_frames(path)  # speech text is never empty, so 0 frames is a failure
 
 
 def _ends_utterance(events: Any, espeak: Any) -> bool:
