@@ -170,7 +170,10 @@ class Matcher:
         # snapping "havent" to "have" or "nothing" to "thing" turned a denied red flag into a said one.
         neg = catalog.frames.negation
         self._denying = frozenset(
-            w for phrase in (*neg.triggers, *neg.post_triggers) for w in phrase.split() if w.isalpha()
+            w
+            for phrase in (*neg.triggers, *neg.post_triggers, *neg.reported, *neg.reported_after)
+            for w in phrase.split()
+            if w.isalpha()
         )
         commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
         self._index = {key: _PhraseTable(entries, self._idf, self._function, commands) for key, entries in raw.items()}

@@ -66,7 +66,9 @@ class NegationScope:
     def _is_reported(self, text: str, start: int, end: int) -> bool:
         before = " ".join(text[:start].split()[-self._scope :])
         cut = [m.end() for m in self._reported_until.finditer(before)]
-        if self._reported.search(self._pseudo.sub(" ", before[cut[-1] :] if cut else before)):
+        # The mention's own words count too: "if my kid ever swallowed..." is matched from "kid".
+        told = f"{before[cut[-1] :] if cut else before} {text[start:end]}"
+        if self._reported.search(self._pseudo.sub(" ", told)):
             return True
         rest = text[end:]
         following = " ".join(rest.split()[: self._scope])

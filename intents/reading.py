@@ -45,6 +45,7 @@ _QUESTION_START = re.compile(
 )
 
 
+_SAME_THING = re.compile(r"\b(them|those|these|that|it|the same)\b(?! \w+ing)")
 _WHAT_ABOUT = re.compile(r"^(?:and |but |so )?(?:what|how) about\b|^(?:and |but )?(?:for|with) (?:the )?\w+$")
 
 
@@ -162,7 +163,10 @@ class FrameReader:
                 # it was named in words cut from that part ("is it safe to inject b12 myself, and why
                 # would my leg ache afterwards").
                 part = part.model_copy(update={"subject": carried})
-            elif part.ask is None and part.subject is not None and parts and parts[-1].ask is not None:
+            if parts and not part.symptoms and parts[-1].symptoms and _SAME_THING.search(piece):
+                # "does low b12 cause cramps, and can the shots cause them too": the same symptoms.
+                part = part.model_copy(update={"symptoms": parts[-1].symptoms})
+            if part.ask is None and part.subject is not None and parts and parts[-1].ask is not None:
                 # "do the tablets cause aches, and what about the injections": the same ask, another side.
                 if _WHAT_ABOUT.match(piece):
                     part = part.model_copy(update={"ask": parts[-1].ask})

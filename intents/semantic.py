@@ -64,7 +64,9 @@ class SemanticRedFlags:
         self._red = red
         self._calm = calm
         self._split = _words(spec.splits)
-        self._skip = _words([*negation.triggers, *negation.post_triggers, *negation.reported, *spec.skip])
+        self._skip = _words(
+            [*negation.triggers, *negation.post_triggers, *negation.reported, *negation.reported_after, *spec.skip]
+        )
 
     def clauses(self, text: str) -> list[str]:
         """The clauses worth reading: long enough, and with nothing that denies, reassures or asks why."""

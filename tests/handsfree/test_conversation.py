@@ -94,7 +94,7 @@ async def test_wake_question_follow_up_then_thats_all(skill: Skill, espeak: Spea
         "follow-up",
         "listening",
         "thinking",
-        "answer:stop",
+        "answer:goodbye",
         "speaking",
         "idle",
     ], (story(events), [e for e in events if isinstance(e, Heard)])
