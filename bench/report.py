@@ -40,7 +40,7 @@ ENGINES = ("whisper", "pocketsphinx")
 # scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
 # sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
-    "held-out set 15": ROOT / "tests" / "heldout" / "answers-15.toml",
+    "held-out set 16": ROOT / "tests" / "heldout" / "answers-16.toml",
     "held-out set 11": ROOT / "tests" / "heldout" / "answers-11.toml",
     "held-out set 9": ROOT / "tests" / "heldout" / "answers-9.toml",
     "development set 5": ROOT / "tests" / "dev" / "answers-5.toml",
@@ -51,15 +51,16 @@ ANSWER_SETS = {
     "development set 12 (safety)": ROOT / "tests" / "dev" / "answers-12.toml",
     "development set 13": ROOT / "tests" / "dev" / "answers-13.toml",
     "development set 14": ROOT / "tests" / "dev" / "answers-14.toml",
+    "development set 15": ROOT / "tests" / "dev" / "answers-15.toml",
 }
 ANSWER_BASELINE = {
-    "held-out set 15": {
+    "held-out set 16": {
         "commit": "1093ded",
-        "right": [172, 220],
-        "red_flags_escalated": [43, 45],
-        "false_alarms_negated": [5, 25],
-        "declined_out_of_scope": [31, 32],
-        "body_words_mean": 36.0,
+        "right": [176, 220],
+        "red_flags_escalated": [44, 45],
+        "false_alarms_negated": [8, 25],
+        "declined_out_of_scope": [30, 32],
+        "body_words_mean": 36.6,
         "body_words_max": 50,
     },
     "held-out set 11": {
@@ -120,6 +121,15 @@ ANSWER_BASELINE = {
         "false_alarms_negated": [8, 25],
         "declined_out_of_scope": [34, 37],
         "body_words_mean": 35.8,
+        "body_words_max": 50,
+    },
+    "development set 15": {
+        "commit": "1093ded",
+        "right": [172, 220],
+        "red_flags_escalated": [43, 45],
+        "false_alarms_negated": [5, 25],
+        "declined_out_of_scope": [31, 32],
+        "body_words_mean": 36.0,
         "body_words_max": 50,
     },
     "development set 14": {
@@ -985,12 +995,13 @@ def _answers_md(t: Result) -> list[str]:
         "misses were read and used to write rules: 6 and 7 (question frames), 10 (measured once before session 6's "
         "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6), 12 (110 safety "
         "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read), "
-        "13 and 14 (230 and 220 questions written for session 7; 13 measured once at 1093ded and 14 once after the "
-        "first round of that session, then read). Held-out sets were only measured, never read: set 9 before and "
-        "after the red flags by meaning (a MiniLM sentence-embedding check after the word rules, "
-        "`intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, written while session 6 worked) "
-        "at b6a5554 and after; set 15 (220 questions, written while session 7 worked, from nothing it changed) "
-        "once at 1093ded and once at the end of session 7's understanding work. Set 15 is the honest figure.",
+        "13, 14 and 15 (230, 220 and 220 questions written for session 7; each measured as a held-out set first: 13 "
+        "at 1093ded, 14 after the first round, 15 after the second, at 1093ded too; then read). Held-out sets were "
+        "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
+        "check after the word rules, `intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, "
+        "written while session 6 worked) at b6a5554 and after; set 16 (220 questions, written while session 7 "
+        "worked, from nothing it changed) once at 1093ded and once at the end of session 7's work. Set 16 is the "
+        "honest figure.",
         "",
         "| | "
         + " | ".join(
