@@ -1439,6 +1439,15 @@ def _missing_md(results: Result) -> list[str]:
         "- The baselines get no safety layer and no synonym lexicon; they show what the templates alone give, "
         "not the best a hassil or rapidfuzz skill could be made to do."
     )
+    fl = s.get("fleet")
+    if _ok(fl):
+        k = fl["killed"]
+        out.append(
+            f"- An instance killed mid-run loses questions ({k['lost']} of {k['questions']} in section 7; target 0): "
+            "mosquitto does not hand a shared subscription's in-flight messages to another member when one goes, "
+            "messages are acknowledged when received rather than when answered, and a dialogue lives in the memory "
+            "of the instance that started it. The fleet also uses one MQTT connection for all its satellites."
+        )
     failed = [name for name, sec in s.items() if not _ok(sec)]
     if failed:
         out.append(f"- Sections that failed in this run: {', '.join(failed)} (error recorded in their section).")
