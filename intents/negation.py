@@ -61,20 +61,19 @@ class NegationScope:
         if self._post.match(following):  # right after it, a terminator inside may belong to the phrase
             return True  # ("chest pain checked and it was nothing")
         after = self._stop.split(following, maxsplit=1)[0]
-        return self._post.search(after) is not None or (red_flag and self._is_reported(text, start, end))
+        return self._post.search(after) is not None or (red_flag and self._is_reported(text, start, end, after))
 
-    def _is_reported(self, text: str, start: int, end: int) -> bool:
+    def _is_reported(self, text: str, start: int, end: int, after: str) -> bool:
+        """`after`: the words right after the mention, up to a terminator (as `negated` read them)."""
         before = " ".join(text[:start].split()[-self._scope :])
         cut = [m.end() for m in self._reported_until.finditer(before)]
         # The mention's own words count too: "if my kid ever swallowed..." is matched from "kid".
         told = f"{before[cut[-1] :] if cut else before} {text[start:end]}"
         if self._reported.search(self._pseudo.sub(" ", told)):
             return True
-        rest = text[end:]
-        following = " ".join(rest.split()[: self._scope])
-        if self._reported_after.search(self._stop.split(following, maxsplit=1)[0]):
+        if self._reported_after.search(after):
             return True
-        story = " ".join(rest.split()[: self._resolved_words])  # "...but hes fine now", past the "but"
+        story = " ".join(text[end:].split()[: self._resolved_words])  # "...but hes fine now", past the "but"
         return self._resolved.search(self._question.split(story, maxsplit=1)[0]) is not None
 
     def _window(self, text: str, start: int) -> str:

@@ -166,10 +166,9 @@ class FrameReader:
             if parts and not part.symptoms and parts[-1].symptoms and _SAME_THING.search(piece):
                 # "does low b12 cause cramps, and can the shots cause them too": the same symptoms.
                 part = part.model_copy(update={"symptoms": parts[-1].symptoms})
-            if part.ask is None and part.subject is not None and parts and parts[-1].ask is not None:
+            if part.ask is None and part.subject is not None and parts and parts[-1].ask and _WHAT_ABOUT.match(piece):
                 # "do the tablets cause aches, and what about the injections": the same ask, another side.
-                if _WHAT_ABOUT.match(piece):
-                    part = part.model_copy(update={"ask": parts[-1].ask})
+                part = part.model_copy(update={"ask": parts[-1].ask})
             said = next(iter(self._subjects_of(piece)), None)
             parts.append(part)
             remainders.append(remainder)

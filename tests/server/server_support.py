@@ -8,7 +8,9 @@ import contextlib
 import datetime as dt
 import io
 import shutil
+import socket
 import subprocess
+import time
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -41,6 +43,24 @@ def heard(transcript: str | None) -> bool:
 def settings(**server: Any) -> Settings:
     base: dict[str, Any] = {"port": 0, "wyoming_port": 0, "rate_per_minute": 100000, "rate_burst": 100000}
     return Settings(server=ServerSettings(**(base | server)))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, what: str, seconds: float = 10) -> None:
+    """Block until something accepts connections on a loopback port (a broker, Redis), else fail naming it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start")
 
 
 def espeak_wav(text: str, out: Path, pad_s: float = 0.5) -> bytes:

@@ -9,10 +9,8 @@ import getpass
 import io
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterator
@@ -23,10 +21,13 @@ from typing import Any
 import aiomqtt
 import pytest
 import pytest_asyncio
-from server_support import T, heard, settings
+from server_support import T, free_port, heard, settings, wait_for_port
 
 from skill.app import Skill
 from skill.errors import ConfigError
+from skill.server import keys
+from skill.server.hermes import start_hermes
+from skill.server.metrics import EngineStatus
 from skill.server.run import Running, start_servers
 from skill.settings.mqtt import MqttSettings
 
@@ -34,12 +35,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 ROOT = Path(__file__).resolve().parents[2]
 HERMES_CLI = ROOT / ".venv-hermes" / "bin" / "python"
 USER, PASSWORD = "b12-door", "a-long-broker-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -54,7 +49,7 @@ class Broker:
 
     def start(self) -> None:
         if not self.port:
-            self.port, self.open_port = _free_port(), _free_port()
+            self.port, self.open_port = free_port(), free_port()
         passwd = self.folder / "passwd"
         if not passwd.exists():
             subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True, timeout=30)
@@ -66,13 +61,7 @@ class Broker:
             f"listener {self.open_port} 127.0.0.1\nallow_anonymous true\n"
         )
         self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        wait_for_port(self.port, "mosquitto")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -103,15 +92,17 @@ async def door(skill: Skill, broker: Broker) -> AsyncIterator[Running]:
     await asyncio.wait_for(running.stop(), T)
 
 
-async def _until_connected(running: Running) -> None:
-    from skill.server import keys
-
-    status = running.runner.app[keys.ENGINES]
-    for _ in range(200):
-        if status.mqtt == "connected":
+async def _until(status: EngineStatus, state: str, seconds: float = 10) -> None:
+    """Wait until the door's broker connection is in `state` ("connected", "reconnecting")."""
+    for _ in range(int(seconds / 0.05)):
+        if status.mqtt == state:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the door did not connect: {status.mqtt_error}")
+    raise AssertionError(f"the door is {status.mqtt!r}, not {state!r}: {status.mqtt_error}")
+
+
+async def _until_connected(running: Running) -> None:
+    await _until(running.runner.app[keys.ENGINES], "connected")
 
 
 def _client(broker: Broker) -> aiomqtt.Client:
@@ -298,15 +289,10 @@ async def test_rhasspy_hermes_command_line_recognizes_speaks_and_transcribes(
 
 
 async def test_the_door_comes_back_after_the_broker_restarts(door: Running, broker: Broker) -> None:
-    from skill.server import keys
-
     status = door.runner.app[keys.ENGINES]
     broker.stop()
-    for _ in range(100):
-        if status.mqtt == "reconnecting":
-            break
-        await asyncio.sleep(0.05)
-    assert status.mqtt == "reconnecting" and "unreachable" in str(status.mqtt_error)
+    await _until(status, "reconnecting", seconds=5)
+    assert "unreachable" in str(status.mqtt_error)
     broker.start()
     await asyncio.wait_for(_until_connected(door), 40)
     await test_a_query_gets_its_intent_in_the_protocols_camel_case(door, broker)
@@ -315,7 +301,7 @@ async def test_the_door_comes_back_after_the_broker_restarts(door: Running, brok
 async def test_a_wrong_password_or_no_broker_stops_the_start_with_one_line(skill: Skill, broker: Broker) -> None:
     for mqtt, words in (
         (_mqtt(broker).model_copy(update={"password": "not-the-password"}), "not authori"),
-        (MqttSettings(enabled=True, port=_free_port()), "cannot connect"),
+        (MqttSettings(enabled=True, port=free_port()), "cannot connect"),
     ):
         with pytest.raises(ConfigError) as caught:
             await asyncio.wait_for(start_servers(settings().model_copy(update={"mqtt": mqtt}), skill), T)
@@ -326,7 +312,7 @@ async def test_a_wrong_password_or_no_broker_stops_the_start_with_one_line(skill
 
 async def test_serve_exits_2_when_the_broker_is_down(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f"[mqtt]\nenabled = true\nport = {_free_port()}\n")
+    config.write_text(f"[mqtt]\nenabled = true\nport = {free_port()}\n")
     out = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "skill.cli", "--config", str(config), "serve", "--port", "0", "--wyoming-port", "0"],
@@ -345,16 +331,10 @@ async def test_serve_exits_2_when_the_broker_is_down(tmp_path: Path) -> None:
 async def test_two_instances_in_one_group_answer_each_request_once(
     door: Running, skill: Skill, broker: Broker, question_wav: bytes
 ) -> None:
-    from skill.server.hermes import start_hermes
-    from skill.server.metrics import EngineStatus
-
     second_status = EngineStatus()
     second = await start_hermes(skill, _mqtt(broker), second_status)
     try:
-        for _ in range(100):
-            if second_status.mqtt == "connected":
-                break
-            await asyncio.sleep(0.05)
+        await _until(second_status, "connected", seconds=5)
         queries = [
             ("hermes/nlu/query", json.dumps({"input": "can b12 make me ache", "siteId": "s", "id": f"many-{n}"}))
             for n in range(12)

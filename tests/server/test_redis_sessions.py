@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from server_support import T, serving, settings
+from server_support import T, free_port, serving, settings, wait_for_port
 
 from handlers import Conversation
 from skill.app import Skill
@@ -43,13 +41,7 @@ class RedisServer:
         if self.password:
             command += ["--requirepass", self.password]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        wait_for_port(self.port, "redis-server")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -58,17 +50,11 @@ class RedisServer:
             self.process = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def redis_server() -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed: scripts/setup.sh --test installs it")
-    server = RedisServer(_free_port(), password="correct-horse-battery")
+    server = RedisServer(free_port(), password="correct-horse-battery")
     server.start()
     try:
         yield server
@@ -130,7 +116,7 @@ async def test_an_expired_conversation_starts_afresh(redis_server: RedisServer) 
 
 async def test_an_unreachable_or_refusing_redis_stops_the_start_with_one_line(redis_server: RedisServer) -> None:
     wrong = RedisServer(redis_server.port, password="wrong-password-here")
-    for url, reason in ((f"redis://127.0.0.1:{_free_port()}/0", "connect"), (wrong.url, "password")):
+    for url, reason in ((f"redis://127.0.0.1:{free_port()}/0", "connect"), (wrong.url, "password")):
         skill = _skill(url)
         try:
             with pytest.raises(ConfigError) as caught:
@@ -144,7 +130,7 @@ async def test_an_unreachable_or_refusing_redis_stops_the_start_with_one_line(re
 
 def test_serve_exits_2_when_redis_is_down(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[sessions]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:{_free_port()}/0"\n')
+    config.write_text(f'[sessions]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:{free_port()}/0"\n')
     out = subprocess.run(
         [sys.executable, "-m", "skill.cli", "--config", str(config), "serve", "--port", "0", "--wyoming-port", "0"],
         capture_output=True,

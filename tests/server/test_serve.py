@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 import pytest
 from aiohttp import web
-from server_support import T, settings
+from server_support import T, free_port, settings
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
@@ -16,12 +15,6 @@ from skill.app import Skill
 from skill.server import create_app, serve
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def wait_until_up(port: int) -> None:
