@@ -40,6 +40,7 @@ ENGINES = ("whisper", "pocketsphinx")
 # scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
 # sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
+    "held-out set 18": ROOT / "tests" / "heldout" / "answers-18.toml",
     "held-out set 16": ROOT / "tests" / "heldout" / "answers-16.toml",
     "held-out set 11": ROOT / "tests" / "heldout" / "answers-11.toml",
     "held-out set 9": ROOT / "tests" / "heldout" / "answers-9.toml",
@@ -52,8 +53,27 @@ ANSWER_SETS = {
     "development set 13": ROOT / "tests" / "dev" / "answers-13.toml",
     "development set 14": ROOT / "tests" / "dev" / "answers-14.toml",
     "development set 15": ROOT / "tests" / "dev" / "answers-15.toml",
+    "development set 17": ROOT / "tests" / "dev" / "answers-17.toml",
 }
 ANSWER_BASELINE = {
+    "held-out set 18": {
+        "commit": "f7504d7",
+        "right": [170, 220],
+        "red_flags_escalated": [44, 45],
+        "false_alarms_negated": [3, 25],
+        "declined_out_of_scope": [28, 32],
+        "body_words_mean": 36.6,
+        "body_words_max": 50,
+    },
+    "development set 17": {
+        "commit": "f7504d7",
+        "right": [187, 220],
+        "red_flags_escalated": [44, 45],
+        "false_alarms_negated": [3, 25],
+        "declined_out_of_scope": [30, 32],
+        "body_words_mean": 36.2,
+        "body_words_max": 50,
+    },
     "held-out set 16": {
         "commit": "1093ded",
         "right": [176, 220],
