@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from intents.frame import Part
+
 from .knowledge_base import Side
 
 
@@ -16,6 +18,7 @@ class Conversation(BaseModel):
     turns: int = 0
     last_intent: str | None = None
     last_slots: dict[str, str] = {}
+    topic: Part | None = None  # what the last answer was about, for a follow-up that names nothing itself
     side: Side | None = None
     last_body: str | None = None  # the last reply without the reminder, for "repeat"
     last_facts: tuple[str, ...] = ()

@@ -25,7 +25,9 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
     planned = [plan_part(p, conversation, kb, veto=veto) for p in [first, *others][:MAX_PARTS]]
     if len(planned) < MAX_PARTS and any(p.intent == "why" for p in frame.parts if p is not base):
         # "...causing my pins and needles, how does that work": the why of what was just asked.
-        planned.append(Planned(facts=[f for f in planned[0].why if f not in planned[0].facts[:1]]))
+        # A reason already given in this conversation is not news: the next one, if any.
+        told = {*planned[0].facts[:1], *conversation.said}
+        planned.append(Planned(facts=[f for f in planned[0].why if f not in told]))
     chosen, more = compose(frame, planned, kb, conversation)
     parts = [s.text for s in chosen]
     facts = tuple(dict.fromkeys(s.fact for s in chosen if s.fact))
@@ -41,6 +43,7 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
         more=more,
         why=planned[0].why,
         offered_more=conversation.offered_more or kb.say.offer_more in parts,
+        topic=first if first.subject or first.symptoms else conversation.topic,
     )
 
 

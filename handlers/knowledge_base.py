@@ -79,7 +79,8 @@ class Uncovered(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     about: str
-    say: str | None = None
+    say: str | None = None  # said instead of the generic decline when this topic is the whole question
+    say_in_part: bool = False  # ...and also beside an answered part (else the short decline there)
 
 
 class Say(BaseModel):

@@ -162,7 +162,7 @@ def refusal(kb: KnowledgeBase, topic: str, *, alone: bool) -> str:
     wording = kb.uncovered.get(topic)
     if wording is None:
         return kb.say.out_of_scope
-    if wording.say:
+    if wording.say and (alone or wording.say_in_part):
         return wording.say
     return (kb.say.refuse_only if alone else kb.say.refuse_part).format(about=wording.about)
 

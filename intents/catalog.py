@@ -75,6 +75,7 @@ class SemanticSpec(BaseModel):
     min_words: int = Field(default=3, ge=1)
     splits: tuple[str, ...] = ()  # words that end a clause (punctuation always does)
     skip: tuple[str, ...] = ()  # a clause with one of these words says all is well, or asks about causes
+    story: tuple[str, ...] = ()  # after one of these in a sentence (a screen, a page), its clauses tell a story
     calm_examples: tuple[str, ...] = ()  # symptoms people report that are not emergencies
 
 

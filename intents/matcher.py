@@ -176,6 +176,7 @@ class Matcher:
             if w.isalpha()
         )
         commands = frozenset(i.name for i in catalog.intents if i.family == "conversation")
+        self._commands = commands
         self._index = {key: _PhraseTable(entries, self._idf, self._function, commands) for key, entries in raw.items()}
         self._correct = lru_cache(maxsize=4096)(self._nearest_word)
 
@@ -252,6 +253,47 @@ class Matcher:
             best_guess=best[1] if best else None,
             confidence=best[0].confidence if best else 0.0,
             frame=frame,
+        )
+
+    def wants_context(self, result: Understanding) -> bool:
+        """A follow-up that names no subject of its own ("is that normal", "and sick?", "how do we find
+        out"): what it is about is what the last answer was about."""
+        frame = result.frame
+        if not frame.parts or frame.red_flags or frame.uncovered or any(p.subject for p in frame.parts):
+            return False
+        if isinstance(result, IntentMatch):
+            if result.intent in self._commands or result.intent in (EMERGENCY, OUT_OF_SCOPE, DOSE):
+                return False
+            return not frame.symptoms  # "my feet burn at night" is a question of its own
+        return True
+
+    def in_context(self, text: str, result: Understanding, topic: Part, score_routes: bool = False) -> Understanding:
+        """`result` read again with the subject of `topic` (the part the last answer answered), and its
+        ask and symptoms where this question names none. A reading that finds no intent changes nothing."""
+        reading = self.reader.read(text)
+        parts = []
+        before = result.frame.parts if len(result.frame.parts) == len(reading.frame.parts) else reading.frame.parts
+        for part, remainder, was in zip(reading.frame.parts, reading.remainders, before, strict=True):
+            if was.intent in self._commands:  # "...does that fit": a "why" of its own stays one
+                parts.append(was)
+                continue
+            carried = part.model_copy(
+                update={
+                    "subject": topic.subject,
+                    "subjects": topic.subjects,
+                    "ask": part.ask or topic.ask,
+                    "symptoms": part.symptoms or topic.symptoms,
+                    "feature": part.feature or topic.feature,
+                }
+            )
+            parts.append(self._understand_part(carried, remainder, False, score_routes)[0])
+        answered = [p for p in parts if p.intent is not None]
+        if not answered:
+            return result
+        first = answered[0]
+        frame = result.frame.model_copy(update={"parts": tuple(parts)})
+        return IntentMatch(
+            intent=first.intent or "", slots=first.slots, confidence=first.confidence, text=result.text, frame=frame
         )
 
     def _understand_part(

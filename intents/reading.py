@@ -46,6 +46,7 @@ _QUESTION_START = re.compile(
 
 
 _SAME_THING = re.compile(r"\b(them|those|these|that|it|the same)\b(?! \w+ing)")
+_SAME_ASK = re.compile(r"\b(?:do|does|did) (?:it|that|this|the same|so)\b|\bthe same\b")
 _WHAT_ABOUT = re.compile(r"^(?:and |but |so )?(?:what|how) about\b|^(?:and |but )?(?:for|with) (?:the )?\w+$")
 
 
@@ -166,8 +167,15 @@ class FrameReader:
             if parts and not part.symptoms and parts[-1].symptoms and _SAME_THING.search(piece):
                 # "does low b12 cause cramps, and can the shots cause them too": the same symptoms.
                 part = part.model_copy(update={"symptoms": parts[-1].symptoms})
-            if part.ask is None and part.subject is not None and parts and parts[-1].ask and _WHAT_ABOUT.match(piece):
-                # "do the tablets cause aches, and what about the injections": the same ask, another side.
+            if (
+                part.ask is None
+                and part.subject is not None
+                and parts
+                and parts[-1].ask
+                and (_WHAT_ABOUT.match(piece) or _SAME_ASK.search(piece))
+            ):
+                # "do the tablets cause aches, and what about the injections" / "...do the tablets do it
+                # too": the same ask, another side.
                 part = part.model_copy(update={"ask": parts[-1].ask})
             said = next(iter(self._subjects_of(piece)), None)
             parts.append(part)
@@ -227,18 +235,23 @@ class FrameReader:
 
     def _pieces(self, text: str) -> list[str]:
         """Clauses that ask something; a clause that asks nothing (a story) joins the next one."""
-        clauses: list[str] = []
-        for clause in _CLAUSE_END.split(text):
-            prepared = self.prepare(clause)
+        clauses: list[tuple[str, bool]] = []  # and whether a question mark ended it ("b12 and restless legs?")
+        ends = [*_CLAUSE_END.finditer(text), None]
+        start = 0
+        for end in ends:
+            prepared = self.prepare(text[start : end.start() if end else len(text)])
+            start = end.end() if end else len(text)
             if not prepared:
                 continue
             starts = [m.start() for m in self._split.finditer(prepared) if m.start() > 0]
             bounds = [0, *starts, len(prepared)]
-            clauses += [prepared[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+            pieces_of = [prepared[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+            marked = end is not None and "?" in end.group(0)
+            clauses += [(c, marked and n == len(pieces_of) - 1) for n, c in enumerate(pieces_of)]
         pieces: list[str] = []
         story = ""
-        for clause in clauses:
-            if not self._asks_something(clause):
+        for clause, marked in clauses:
+            if not marked and not self._asks_something(clause):
                 story = f"{story} {clause}".strip()
                 continue
             pieces.append(f"{story} {clause}".strip())

@@ -64,6 +64,7 @@ class SemanticRedFlags:
         self._red = red
         self._calm = calm
         self._split = _words(spec.splits)
+        self._story = _words(spec.story)
         self._skip = _words(
             [*negation.triggers, *negation.post_triggers, *negation.reported, *negation.reported_after, *spec.skip]
         )
@@ -74,6 +75,10 @@ class SemanticRedFlags:
         for piece in _PUNCTUATION.split(text):
             for clause in self._split.split(self._prepare(piece)):
                 clause = " ".join(clause.split())
+                if self._story.search(clause):
+                    # "we watched a hospital drama last night and a lad had taken an overdose": the rest of
+                    # the sentence is the story. The word rules still read it, with their own scope.
+                    break
                 if len(clause.split()) >= self._spec.min_words and not self._skip.search(clause):
                     out.append(clause)
         return list(dict.fromkeys(out))

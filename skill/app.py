@@ -47,12 +47,13 @@ class Skill:
             )
         self.sessions = open_sessions(settings.sessions)
         self.recognizer = Recognizer(self.speech)
-        understander = Understander(self.matcher, settings.skill.max_text_chars, settings.matcher.off_topic_threshold)
+        limits = (settings.skill.max_text_chars, settings.matcher.off_topic_threshold)
+        understander = Understander(self.matcher, *limits, sessions=self.sessions)
         self.pipeline = Pipeline([self.recognizer, understander, Responder(self.knowledge, self.sessions)])
         # Speech to text only (Wyoming's transcribe, Hermes ASR): the recognizer stage, conversations untouched.
         self.hearing = Pipeline([self.recognizer])
         # Understanding only (Hermes NLU): what is asked, no answer and no conversation.
-        self.understanding = Pipeline([understander])
+        self.understanding = Pipeline([Understander(self.matcher, *limits)])
         self._speech: SpeechService | None = None
         self._speech_lock = asyncio.Lock()
         self.engine_note = ""

@@ -17,10 +17,15 @@ from .sessions import Sessions
 class Understander:
     """Text or a final transcript -> the intent it asks for, or not-recognized."""
 
-    def __init__(self, matcher: Matcher, max_chars: int, off_topic_threshold: float = 1.0) -> None:
+    def __init__(
+        self, matcher: Matcher, max_chars: int, off_topic_threshold: float = 1.0, sessions: Sessions | None = None
+    ) -> None:
+        """`sessions`: where a follow-up that names no subject finds what the conversation is about
+        (None: every question is read on its own)."""
         self._matcher = matcher
         self._max_chars = max_chars
         self._off_topic_threshold = off_topic_threshold
+        self._sessions = sessions
 
     async def process(self, event: Event) -> AsyncIterator[Event]:
         if isinstance(event, TextQuery | Transcript) and (not isinstance(event, Transcript) or event.final):
@@ -33,6 +38,10 @@ class Understander:
                 result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
             else:  # the embedding model takes milliseconds: keep the event loop free meanwhile
                 result = await asyncio.to_thread(self._matcher.understand, event.text, heard_also, doubted)
+            if self._sessions is not None and self._matcher.wants_context(result):
+                topic = (await self._sessions.get(event.session)).topic
+                if topic is not None:
+                    result = self._matcher.in_context(event.text, result, topic, doubted)
             transcript = spoken.text if spoken is not None else None
             if spoken is not None and doubted:
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a

@@ -169,7 +169,8 @@ async def test_a_declined_part_is_said_and_the_other_part_still_answered(
     answer = await skill.ask(text, uuid.uuid4().hex)
     assert isinstance(answer, Answer) and answer.intent == intent, answer
     wording = skill.knowledge.uncovered[topic]
-    assert (wording.say or wording.about) in answer.text
+    # Beside an answered part the decline is the short one, so the answer still fits the budget.
+    assert (wording.say if wording.say_in_part else wording.about) in answer.text
 
 
 @pytest.mark.parametrize(
