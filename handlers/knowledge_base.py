@@ -124,6 +124,7 @@ class KnowledgeBase(BaseModel):
     symptoms: dict[str, SymptomFacts]
     uncovered: dict[str, Uncovered]
     what_about: dict[str, str]  # side -> the intent that answers "what about <side>" without context
+    terms: tuple[str, ...] = ()  # named in a question, the fact that says it is said first
     reminder: str  # in full on the first turn of a session
     reminder_short: str  # on every health answer after that
 
@@ -167,6 +168,7 @@ def load_knowledge(reminder: str, reminder_short: str | None = None, data_dir: P
             symptoms=replies.get("symptoms", {}),
             uncovered=replies.get("uncovered", {}),
             what_about=replies.get("what_about", {}),
+            terms=replies.get("terms", ()),
             reminder=reminder,
             reminder_short=reminder_short or reminder,
         )

@@ -48,6 +48,7 @@ class Planned:
     more: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
     slots: dict[str, str] = field(default_factory=dict)
+    wide: bool = False  # names two symptoms with facts of their own: two facts even beside another part
 
 
 def side_of(part: Part) -> Side | None:
@@ -72,6 +73,11 @@ def plan_part(part: Part, conversation: Conversation, kb: KnowledgeBase, *, veto
     planned = Planned(facts=list(spec.facts), more=spec.more, why=spec.why, slots=slots)
     if intent in SYMPTOM_INTENTS and "reason" not in slots:  # a named reason ("is it the potassium") wins
         _by_symptoms(part, kb, planned)
+    named = [t for t in kb.terms if t in part.text]
+    if named:
+        pool = _unique([*planned.facts, *planned.more, *planned.why])
+        saying = [f for f in pool if any(t in kb.facts[f].spoken.lower() for t in named)]
+        planned.facts = _unique([*saying[:1], *planned.facts])
     if veto:
         kept = [f for f in planned.facts if not kb.facts[f].reassuring]
         fallback = "doctor.severe_side_effects" if side_of(part) == "injection" else "doctor.when"
@@ -83,6 +89,10 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
     told = [kb.symptoms[s] for s in part.symptoms if s in kb.symptoms]
     named = [s for s in told if not s.general]
     side = side_of(part)
+    # "tell me more" after a question about cramps goes on about cramps: its side first, then the other.
+    sides: tuple[Side, Side] = ("injection", "deficiency") if side == "injection" else ("deficiency", "injection")
+    about = [f for one in sides for s in named for f in (*s.on(one), *s.why(one))]
+    planned.more = tuple(_unique([*about, *planned.more]))
     if part.ask == "why":
         # "why do my legs ache after the jab": the reasons given for that symptom on that side.
         # A symptom with no reason given on that side: what the facts do say of it there.
@@ -99,11 +109,13 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
         # "could my tingling be B12?": low B12's facts where they speak of it, else the shots'.
         found = [f for s in named for f in (s.deficiency or s.injection)]
         planned.facts = _unique(found) or planned.facts
+        planned.wide = len({(s.deficiency or s.injection)[:1] for s in named} - {()}) > 1
         side = "deficiency" if any(s.deficiency for s in named) else "injection"
     else:
         own = [f for s in named for f in s.on(side)]
         if own:
             planned.facts = _unique(own)
+            planned.wide = len({s.on(side)[0] for s in named if s.on(side)}) > 1
         else:
             other: Side = "injection" if side == "deficiency" else "deficiency"
             template = kb.say.symptom_not_deficiency if side == "deficiency" else kb.say.symptom_not_injection
@@ -128,7 +140,7 @@ def compose(
         candidates += [Sentence(n, rank=1) for n in plan.notes]
         # Two parts that land on the same fact: the second says its next one rather than repeat it.
         taken = {c.fact for c in candidates}
-        fresh = [f for f in plan.facts if f not in taken][:per_part]
+        fresh = [f for f in plan.facts if f not in taken][: 2 if plan.wide else per_part]
         for n, fact in enumerate(fresh):
             candidates.append(Sentence(kb.facts[fact].spoken, rank=1 if n == 0 else 3, fact=fact))
     # Declines are said in the order of the question: a declined part asked before the first answered
