@@ -122,7 +122,7 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
             planned.notes = [template.format(label=named[0].label)]
             planned.facts = _unique([f for s in named for f in s.on(other)])[:1]
             return
-    if part.ask == "cause" and len(planned.facts) < 2:
+    if part.ask in ("cause", "worry") and len(planned.facts) < 2:
         # "Could my tingling be B12?": the fact, then how to find out, or when a reaction needs a doctor.
         planned.facts.append("doctor.blood_test" if side == "deficiency" else "doctor.severe_side_effects")
 

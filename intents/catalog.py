@@ -137,6 +137,7 @@ class Route(BaseModel):
     both: tuple[str, ...] = ()  # subjects that must all be named (a comparison in other words)
     needs: tuple[str, ...] = ()  # slots of the intent that must be named ("reason": detox, potassium...)
     feature: tuple[str, ...] = ()  # what the part compares or asks about (frames.toml [features])
+    symptoms: bool = False  # only for a part that names a symptom ("what causes them, the pins and needles")
     intent: str
     slots: dict[str, str] = Field(default_factory=dict)
 

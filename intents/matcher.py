@@ -401,6 +401,8 @@ class Matcher:
                 continue
             if route.feature and part.feature not in route.feature:
                 continue
+            if route.symptoms and not part.symptoms:
+                continue
             return route
         return None
 
