@@ -1,4 +1,4 @@
-"""Built-in conversation turns: help, greeting, thanks, who am I, repeat, stop, goodbye and cancel.
+"""Built-in conversation turns: help, greeting, thanks, "got it", who am I, repeat, stop, goodbye and cancel.
 
 Only "stop", "goodbye" and "cancel" end a conversation; none of these is a health answer, so none
 carries the reminder except "are you a doctor" (which is about where to get advice).
@@ -23,6 +23,10 @@ def greeting(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) 
 
 def thanks(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     return finish([kb.say.thanks], match, conversation, kb, health=False, remember=False)
+
+
+def acknowledge(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    return finish([kb.say.acknowledge], match, conversation, kb, health=False, remember=False)
 
 
 def about_me(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:

@@ -97,6 +97,7 @@ class Say(BaseModel):
     symptom_not_injection: str
     dose: str
     thanks: str
+    acknowledge: str
     about_me: str
     cant_diagnose: str
     fallback: str

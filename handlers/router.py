@@ -21,6 +21,7 @@ SPECIAL: dict[str, Handler] = {
     "help": conv.help_,
     "greeting": conv.greeting,
     "thanks": conv.thanks,
+    "acknowledge": conv.acknowledge,
     "about_me": conv.about_me,
     "repeat": conv.repeat,
     "stop": conv.stop,

@@ -18,7 +18,7 @@ from skill.events import Answer
 from .conftest import REMINDER, REMINDER_SHORT
 
 GOLDEN = tomllib.loads((Path(__file__).parents[1] / "golden" / "en-us.toml").read_text(encoding="utf-8"))
-NOT_HEALTH = {"help", "greeting", "thanks", "stop", "goodbye", "cancel"}  # spoken without the reminder
+NOT_HEALTH = {"help", "greeting", "thanks", "acknowledge", "stop", "goodbye", "cancel"}  # spoken without the reminder
 
 
 def _intent(answer: Answer) -> str:
