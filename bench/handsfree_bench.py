@@ -59,7 +59,7 @@ what time is it in london right now
 remind me to call my sister tomorrow at noon
 turn off the lights in the bedroom please
 some practitioners call this early reaction a healing crisis
-say tell me more for details
+say more for details
 my knees hurt when I climb the stairs in the morning
 how long does the soreness last after a shot
 can a lack of b twelve cause tingling in my hands
