@@ -17,11 +17,19 @@ say, a session, a listen) come through MQTT 5 shared subscriptions at QoS 1, so 
 instance of a group; what follows them (audio frames, stop listening, a transcript, continue or end
 a session) reaches every instance, and only the one holding that site or session acts. The broker
 going away is retried with a back-off (1 s doubling to 30 s) and reported in /healthz.
+
+With conversations in Redis (`[sessions] backend = "redis"`) the instances also share a ledger
+(hermes_ledger.py): each request is written down before it is worked on and struck off once
+answered, so the requests of an instance that dies are answered by another; dialogue sessions live
+in Redis, every instance hears every site's audio, and a claim decides which one acts on a message
+they all receive. Each message is worked on in its own task, in order per site.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -37,6 +45,7 @@ from skill.errors import ConfigError, SkillError
 from skill.events import Answer, AudioQuery, TextQuery, Transcript, Understood
 from skill.settings.mqtt import MqttSettings
 
+from .hermes_ledger import Entry, Ledger
 from .metrics import EngineStatus
 
 log = logging.getLogger(__name__)
@@ -44,6 +53,8 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 MAX_AUDIO_S = 30.0  # an utterance longer than this is cut, as the other doors do
+MAX_WORKING = 16  # messages worked on at once; more wait in the broker connection's queue
+REAP_EVERY_S = 1.0
 _CAMEL = re.compile(r"(?<=[a-z])([A-Z])")
 Handler = Callable[["_Request"], Awaitable[None]]
 
@@ -61,6 +72,7 @@ class _Request:
     topic: str
     body: dict[str, Any]
     snake: bool  # answer in the request's letter case
+    pcm: bytes = b""  # stop listening: the audio heard since the site started listening
 
     def get(self, camel: str, default: Any = None) -> Any:
         return self.body.get(camel, self.body.get(_CAMEL.sub(r"_\1", camel).lower(), default))
@@ -78,13 +90,19 @@ class _Listening:
 
 
 class HermesDoor:
-    def __init__(self, skill: Skill, settings: MqttSettings, status: EngineStatus) -> None:
+    def __init__(
+        self, skill: Skill, settings: MqttSettings, status: EngineStatus, ledger: Ledger | None = None
+    ) -> None:
         self._skill = skill
         self._settings = settings
         self._status = status  # what /healthz says about the broker connection
+        self._ledger = ledger
         self._client: Any = None
         self._listening: dict[str, _Listening] = {}  # by site
         self._dialogues: dict[str, str] = {}  # session -> site, for sessions this instance manages
+        self._working = asyncio.Semaphore(MAX_WORKING)
+        self._site_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # and how many tasks use each
+        self._tasks: set[asyncio.Task[None]] = set()
         # Requests that start something go to one instance of the group (shared subscriptions); what
         # follows them goes to every instance, and only the one holding that session or site acts.
         self._shared: dict[str, Handler] = {
@@ -98,9 +116,15 @@ class HermesDoor:
             "hermes/asr/textCaptured": self._text_captured,
         }
         if settings.asr:
-            self._shared["hermes/asr/startListening"] = self._start_listening
+            # Shared, every instance hears the audio anyway; with a ledger every instance keeps it too,
+            # so the one that answers (or a survivor) has it.
+            listeners = self._everyone if ledger is not None else self._shared
+            listeners["hermes/asr/startListening"] = self._start_listening
             self._everyone["hermes/asr/stopListening"] = self._stop_listening
         self._handlers = self._shared | self._everyone
+        # Messages every instance receives that exactly one should act on (the others would otherwise
+        # each answer once the dialogue lives in Redis).
+        self._one_acts = set(self._everyone) - {"hermes/asr/startListening"}
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -141,24 +165,56 @@ class HermesDoor:
         import aiomqtt
 
         backoff = FIRST_BACKOFF_S
+        keeper = asyncio.create_task(self._keep_ledger()) if self._ledger is not None else None
+        try:
+            while True:
+                try:
+                    async with self._make_client() as client:
+                        self._client = client
+                        await self._subscribe(client)
+                        self._status.mqtt, self._status.mqtt_error = "connected", None
+                        backoff = FIRST_BACKOFF_S
+                        log.info("Hermes door connected to %s", self._where())
+                        async for message in client.messages:
+                            await self._dispatch(str(message.topic), message.payload)
+                except aiomqtt.MqttError as exc:
+                    self._status.mqtt = "reconnecting"
+                    self._status.mqtt_error = f"MQTT broker at {self._where()} unreachable: {exc}"
+                    log.warning("%s; retrying in %.0f s", self._status.mqtt_error, backoff)
+                finally:
+                    self._client = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._ledger is not None:
+                with contextlib.suppress(Exception):
+                    await self._ledger.close()
+
+    async def _keep_ledger(self) -> None:
+        """Beat the heartbeat, and answer what instances that stopped beating left unanswered."""
+        from redis.exceptions import RedisError
+
+        assert self._ledger is not None  # noqa: S101 - only started with a ledger
         while True:
             try:
-                async with self._make_client() as client:
-                    self._client = client
-                    await self._subscribe(client)
-                    self._status.mqtt, self._status.mqtt_error = "connected", None
-                    backoff = FIRST_BACKOFF_S
-                    log.info("Hermes door connected to %s", self._where())
-                    async for message in client.messages:
-                        await self._dispatch(str(message.topic), message.payload)
-            except aiomqtt.MqttError as exc:
-                self._status.mqtt = "reconnecting"
-                self._status.mqtt_error = f"MQTT broker at {self._where()} unreachable: {exc}"
-                log.warning("%s; retrying in %.0f s", self._status.mqtt_error, backoff)
-            finally:
-                self._client = None
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
+                await self._ledger.beat()
+                for entry in await self._ledger.orphans():
+                    log.warning("answering %s left by an instance that stopped", entry.topic)
+                    self._spawn(self._replay(entry), self._site_of_payload(entry.payload))
+            except (RedisError, OSError) as exc:
+                log.warning("Hermes ledger: Redis unreachable (%s)", exc)
+            await asyncio.sleep(REAP_EVERY_S)
+
+    @staticmethod
+    def _site_of_payload(payload: bytes) -> str:
+        with contextlib.suppress(ValueError, AttributeError):
+            body = json.loads(payload)
+            return str(body.get("siteId") or body.get("site_id") or "default")
+        return "default"
 
     async def _subscribe(self, client: Any) -> None:
         group = self._settings.share_group
@@ -178,29 +234,103 @@ class HermesDoor:
     # --- messages -----------------------------------------------------------------------------
 
     async def _dispatch(self, topic: str, payload: Any) -> None:
+        """Read one message. What must keep its order with the audio (start and stop listening, frames)
+        is done here; the rest is worked on in a task of its own, in order per site."""
         data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
         if topic.endswith("/audioFrame"):
             self._frame(topic.split("/")[2], data)
             return
-        handler = self._handlers.get(topic)
-        if handler is None:
+        request = self._request(topic, data)
+        if request is None:
             return
+        if topic == "hermes/asr/startListening":
+            session = str(request.get("sessionId") or uuid.uuid4().hex)
+            self._listening[request.site] = _Listening(session)
+            if self._ledger is not None:
+                return  # every instance keeps the audio; nothing to answer yet
+        if topic == "hermes/asr/stopListening":
+            listening = self._listening.pop(request.site, None)
+            if listening is None:
+                return
+            request.pcm = b"".join(listening.frames)
+            request.body["sessionId"] = listening.session
+            data = json.dumps(request.body).encode()  # written down with the session it was heard for
+        await self._working.acquire()
+        self._spawn(self._work(request, data), request.site, acquired=True)
+
+    def _request(self, topic: str, data: bytes) -> _Request | None:
+        if topic not in self._handlers:
+            return None
         try:
             body = json.loads(data) if data else {}
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
         except ValueError as exc:
             log.warning("ignored %s: the payload is not a JSON object (%s)", topic, exc)
-            return
+            return None
         request = _Request(topic, body, snake="site_id" in body or "session_id" in body)
         if self._settings.site_ids and request.site not in self._settings.site_ids:
-            return
+            return None
+        return request
+
+    def _spawn(self, work: Awaitable[None], site: str, acquired: bool = False) -> None:
+        lock, users = self._site_locks.get(site, (asyncio.Lock(), 0))
+        self._site_locks[site] = (lock, users + 1)
+
+        async def in_order() -> None:
+            try:
+                async with lock:
+                    await work
+            finally:
+                if acquired:
+                    self._working.release()
+                held, left = self._site_locks[site]
+                if left > 1:
+                    self._site_locks[site] = (held, left - 1)
+                else:  # no one else waits on this site: forget its lock
+                    del self._site_locks[site]
+
+        task = asyncio.create_task(in_order())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, request: _Request, data: bytes) -> None:
+        from redis.exceptions import RedisError
+
+        entry = None
+        if self._ledger is not None:
+            try:
+                if request.topic in self._one_acts:
+                    key = hashlib.sha1(f"{request.topic}\n".encode() + data, usedforsecurity=False).hexdigest()
+                    if not await self._ledger.claim(key):
+                        return  # another instance acts on this one
+                entry = await self._ledger.write(request.topic, data, request.pcm if request.pcm else None)
+            except (RedisError, OSError) as exc:  # without Redis: answered, but not kept for a survivor
+                log.warning("Hermes ledger: Redis unreachable (%s)", exc)
+        await self._handle(request)
+        if entry is not None and self._ledger is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._ledger.strike(entry)
+
+    async def _replay(self, entry: Entry) -> None:
+        """A request an instance that stopped had written down: answered here, then struck off."""
+        request = self._request(entry.topic, entry.payload)
+        if request is not None:
+            request.pcm = entry.pcm or b""
+            await self._handle(request)
+        if self._ledger is not None:
+            from redis.exceptions import RedisError
+
+            with contextlib.suppress(RedisError, OSError):
+                await self._ledger.strike(entry.id)
+
+    async def _handle(self, request: _Request) -> None:
         try:
-            await handler(request)
+            await self._handlers[request.topic](request)
         except SkillError as exc:  # one bad request never stops the door
-            log.warning("could not handle %s: %s", topic, exc.message)
+            log.warning("could not handle %s: %s", request.topic, exc.message)
         except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type in a JSON payload
-            log.warning("could not handle %s: %s", topic, exc)
+            log.warning("could not handle %s: %s", request.topic, exc)
 
     async def _nlu_query(self, r: _Request) -> None:
         text, session = str(r.get("input") or ""), r.get("sessionId")
@@ -233,8 +363,7 @@ class HermesDoor:
     # --- speech to text -----------------------------------------------------------------------
 
     async def _start_listening(self, r: _Request) -> None:
-        session = str(r.get("sessionId") or uuid.uuid4().hex)
-        self._listening[r.site] = _Listening(session)
+        """Nothing left to do: the site's buffer was opened when the message was read, in order with its audio."""
 
     def _frame(self, site: str, wav: bytes) -> None:
         listening = self._listening.get(site)
@@ -249,11 +378,8 @@ class HermesDoor:
         listening.seconds += pcm_seconds(pcm)
 
     async def _stop_listening(self, r: _Request) -> None:
-        listening = self._listening.pop(r.site, None)
-        if listening is None:
-            return
-        pcm = b"".join(listening.frames)
-        events = await self._skill.hearing.drain(AudioQuery(session=listening.session, pcm=pcm))
+        pcm, session = r.pcm, str(r.get("sessionId") or uuid.uuid4().hex)
+        events = await self._skill.hearing.drain(AudioQuery(session=session, pcm=pcm))
         heard = [e for e in events if isinstance(e, Transcript) and e.final]
         text, confidence = (heard[-1].text, heard[-1].confidence) if heard else ("", 0.0)
         await self._publish(
@@ -263,16 +389,26 @@ class HermesDoor:
                 "likelihood": confidence,
                 "seconds": round(pcm_seconds(pcm), 3),
                 "siteId": r.site,
-                "sessionId": listening.session,
+                "sessionId": session,
             },
             r.snake,
         )
 
     # --- dialogue -----------------------------------------------------------------------------
 
+    async def _site_of(self, session: str) -> str | None:
+        if session in self._dialogues or self._ledger is None:
+            return self._dialogues.get(session)
+        return await self._ledger.dialogue_site(session)
+
+    async def _hold(self, session: str, site: str) -> None:
+        self._dialogues[session] = site
+        if self._ledger is not None:
+            await self._ledger.hold_dialogue(session, site)
+
     async def _start_session(self, r: _Request) -> None:
         session = uuid.uuid4().hex
-        self._dialogues[session] = r.site
+        await self._hold(session, r.site)
         await self._publish(
             "hermes/dialogueManager/sessionStarted",
             {"sessionId": session, "siteId": r.site, "customData": r.get("customData")},
@@ -287,14 +423,15 @@ class HermesDoor:
 
     async def _continue_session(self, r: _Request) -> None:
         session = str(r.get("sessionId") or "")
-        if session in self._dialogues:
-            await self._say(self._dialogues[session], str(r.get("text") or ""))
-            await self._listen(session, self._dialogues[session], r.snake)
+        site = await self._site_of(session)
+        if site is not None:
+            await self._say(site, str(r.get("text") or ""))
+            await self._listen(session, site, r.snake)
 
     async def _end_session(self, r: _Request) -> None:
         session = str(r.get("sessionId") or "")
-        if session in self._dialogues:
-            site = self._dialogues[session]
+        site = await self._site_of(session)
+        if site is not None:
             await self._say(site, str(r.get("text") or ""))
             await self._ended(session, site, r.snake)
 
@@ -302,8 +439,9 @@ class HermesDoor:
         """What a site said in a dialogue session this instance holds (heard by any instance's recognizer,
         or by another ASR service): answered in that conversation, then the session listens on."""
         session = str(r.get("sessionId") or "")
-        if session in self._dialogues:
-            await self._dialogue_turn(session, self._dialogues[session], str(r.get("text") or ""), r.snake)
+        site = await self._site_of(session)
+        if site is not None:
+            await self._dialogue_turn(session, site, str(r.get("text") or ""), r.snake)
 
     async def _dialogue_turn(self, session: str, site: str, text: str, snake: bool) -> None:
         answer = await self._skill.ask(text, session)
@@ -319,13 +457,18 @@ class HermesDoor:
 
     async def _ended(self, session: str, site: str, snake: bool) -> None:
         self._dialogues.pop(session, None)
+        if self._ledger is not None:
+            await self._ledger.drop_dialogue(session)
         await self._skill.sessions.end(session)
         body = {"sessionId": session, "siteId": site, "termination": {"reason": "nominal"}}
         await self._publish("hermes/dialogueManager/sessionEnded", body, snake)
 
 
 async def start_hermes(skill: Skill, settings: MqttSettings, status: EngineStatus) -> asyncio.Task[None]:
-    """Check the broker (one-line errors), then serve in the background until the task is cancelled."""
-    door = HermesDoor(skill, settings, status)
+    """Check the broker (one-line errors), then serve in the background until the task is cancelled.
+    With conversations in Redis, the instances also share a ledger of requests in hand there."""
+    sessions = skill.settings.sessions
+    ledger = Ledger(sessions.redis_url, sessions.redis_prefix) if sessions.backend == "redis" else None
+    door = HermesDoor(skill, settings, status, ledger)
     await door.check()
     return asyncio.create_task(door.run(), name="hermes-door")

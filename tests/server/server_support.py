@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import getpass
 import io
 import shutil
 import socket
@@ -177,3 +178,66 @@ async def serving(skill: Skill, **server: Any) -> AsyncIterator[Running]:
         yield running
     finally:
         await asyncio.wait_for(running.stop(), T)
+
+
+# --- a real broker and a real Redis, started here (Hermes door and shared-session tests) ---------------
+
+USER, PASSWORD = "b12-door", "a-long-broker-password"
+
+
+@dataclass
+class Broker:
+    """mosquitto with two listeners: one that needs the password (the skill's), and one for the
+    third-party command line, which has no credential options (loopback, tests only)."""
+
+    folder: Path
+    port: int = 0
+    open_port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not self.port:
+            self.port, self.open_port = free_port(), free_port()
+        passwd = self.folder / "passwd"
+        if not passwd.exists():
+            subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True, timeout=30)
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(
+            f"user {getpass.getuser()}\n"  # as root mosquitto would switch to a user who cannot read tmp files
+            "per_listener_settings true\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
+            f"listener {self.open_port} 127.0.0.1\nallow_anonymous true\n"
+        )
+        self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, "mosquitto")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@dataclass
+class RedisServer:
+    port: int
+    password: str | None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if self.password:
+            command += ["--requirepass", self.password]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None

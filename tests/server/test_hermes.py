@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import io
 import json
 import shutil
@@ -14,14 +13,13 @@ import sys
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 import pytest_asyncio
-from server_support import T, free_port, heard, settings, wait_for_port
+from server_support import PASSWORD, USER, Broker, T, free_port, heard, settings
 
 from skill.app import Skill
 from skill.errors import ConfigError
@@ -34,40 +32,6 @@ from skill.settings.mqtt import MqttSettings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ROOT = Path(__file__).resolve().parents[2]
 HERMES_CLI = ROOT / ".venv-hermes" / "bin" / "python"
-USER, PASSWORD = "b12-door", "a-long-broker-password"
-
-
-@dataclass
-class Broker:
-    """mosquitto with two listeners: one that needs the password (the skill's), and one for the
-    third-party command line, which has no credential options (loopback, tests only)."""
-
-    folder: Path
-    port: int = 0
-    open_port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if not self.port:
-            self.port, self.open_port = free_port(), free_port()
-        passwd = self.folder / "passwd"
-        if not passwd.exists():
-            subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True, timeout=30)
-        conf = self.folder / "mosquitto.conf"
-        conf.write_text(
-            f"user {getpass.getuser()}\n"  # as root mosquitto would switch to a user who cannot read tmp files
-            "per_listener_settings true\n"
-            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
-            f"listener {self.open_port} 127.0.0.1\nallow_anonymous true\n"
-        )
-        self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, "mosquitto")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from server_support import T, free_port, serving, settings, wait_for_port
+from server_support import RedisServer, T, free_port, serving, settings
 
 from handlers import Conversation
 from skill.app import Skill
@@ -23,31 +22,6 @@ from skill.redis_sessions import RedisSessions
 from skill.server.run import start_servers
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class RedisServer:
-    port: int
-    password: str | None
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        if self.password:
-            command += ["--requirepass", self.password]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, "redis-server")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture()

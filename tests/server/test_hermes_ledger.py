@@ -1,0 +1,153 @@
+"""The Hermes door with its ledger in a real Redis, on a real mosquitto: what an instance that stops
+leaves unanswered is answered by another, and what every instance hears is acted on once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiomqtt
+import pytest
+import pytest_asyncio
+from server_support import PASSWORD, USER, Broker, RedisServer, T, free_port, heard
+from test_hermes import _wav_chunks
+
+from skill.app import Skill
+from skill.config import SessionSettings, Settings
+from skill.server.hermes import start_hermes
+from skill.server.hermes_ledger import Ledger
+from skill.server.metrics import EngineStatus
+from skill.settings.mqtt import MqttSettings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if shutil.which("mosquitto") is None:
+        pytest.fail("mosquitto is not installed: scripts/setup.sh --test installs it")
+    b = Broker(tmp_path_factory.mktemp("ledger-broker"))
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: scripts/setup.sh --test installs it")
+    server = RedisServer(free_port(), password="ledger-test-password")
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_skill(redis_url: str) -> AsyncIterator[Skill]:
+    skill = Skill(Settings(sessions=SessionSettings(backend="redis", redis_url=redis_url)))
+    yield skill
+    await skill.close()
+
+
+@contextlib.asynccontextmanager
+async def instances(skill: Skill, broker: Broker, n: int) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """`n` Hermes doors in one share group (one skill: the engines are what they share on one machine)."""
+    mqtt = MqttSettings(enabled=True, port=broker.port, username=USER, password=PASSWORD)
+    doors, states = [], []
+    for _ in range(n):
+        status = EngineStatus()
+        doors.append(await start_hermes(skill, mqtt, status))
+        states.append(status)
+    for status in states:
+        for _ in range(200):
+            if status.mqtt == "connected":
+                break
+            await asyncio.sleep(0.05)
+    try:
+        yield doors
+    finally:
+        for door in doors:
+            door.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await door
+
+
+def _client(broker: Broker) -> aiomqtt.Client:
+    return aiomqtt.Client("127.0.0.1", broker.port, username=USER, password=PASSWORD, identifier=uuid.uuid4().hex)
+
+
+async def _collect(client: aiomqtt.Client, seconds: float) -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
+
+    async def read() -> None:
+        async for message in client.messages:
+            got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(read(), seconds)
+    return got
+
+
+async def test_requests_left_by_an_instance_that_stopped_are_answered_by_a_survivor(
+    shared_skill: Skill, broker: Broker, redis_url: str, question_wav: bytes
+) -> None:
+    # An instance took these, wrote them down, and died before answering (its heartbeat never beats).
+    gone = Ledger(redis_url)
+    query = {"input": "can b12 make me ache", "siteId": "attic", "id": "left-behind"}
+    await gone.write("hermes/nlu/query", json.dumps(query).encode())
+    pcm = b"".join(_pcm_of(question_wav))
+    stop = {"siteId": "cellar", "sessionId": "heard-by-the-dead"}
+    await gone.write("hermes/asr/stopListening", json.dumps(stop).encode(), pcm)
+    async with _client(broker) as client:
+        await client.subscribe("hermes/intent/#", qos=1)
+        await client.subscribe("hermes/asr/textCaptured", qos=1)
+        async with instances(shared_skill, broker, 1):
+            got = await _collect(client, 12)
+    intents = [json.loads(p) for t, p in got if t.startswith("hermes/intent/")]
+    assert [(i["id"], i["intent"]["intentName"]) for i in intents] == [("left-behind", "can_b12_cause_aches")]
+    captured = [json.loads(p) for t, p in got if t == "hermes/asr/textCaptured"]
+    assert len(captured) == 1 and captured[0]["sessionId"] == "heard-by-the-dead" and heard(captured[0]["text"])
+    assert await gone._client.hlen("b12:hermes:entries") == 0  # noqa: SLF001 - struck off once answered
+    await gone.close()
+
+
+async def test_two_instances_answer_each_dialogue_turn_once(
+    shared_skill: Skill, broker: Broker, question_wav: bytes
+) -> None:
+    async with _client(broker) as client, instances(shared_skill, broker, 2):
+        for topic in ("hermes/dialogueManager/#", "hermes/asr/#", "hermes/audioServer/loft/playBytes/#"):
+            await client.subscribe(topic, qos=1)
+        await client.publish("hermes/dialogueManager/startSession", json.dumps({"siteId": "loft"}), qos=1)
+        started = await _first(client, "hermes/dialogueManager/sessionStarted")
+        session = started["sessionId"]
+        await _first(client, "hermes/asr/startListening")
+        for chunk in _wav_chunks(question_wav):
+            await client.publish("hermes/audioServer/loft/audioFrame", chunk)
+        await client.publish("hermes/asr/stopListening", json.dumps({"siteId": "loft", "sessionId": session}), qos=1)
+        got = await _collect(client, 8)
+    captured = [json.loads(p) for t, p in got if t == "hermes/asr/textCaptured"]
+    spoken = [t for t, _ in got if t.startswith("hermes/audioServer/loft/playBytes/")]
+    listening = [json.loads(p) for t, p in got if t == "hermes/asr/startListening"]
+    assert len(captured) == 1 and heard(captured[0]["text"]), captured  # heard once, by one instance
+    assert len(spoken) == 1 and len(listening) == 1  # answered once, then listening once for a follow-up
+
+
+async def _first(client: aiomqtt.Client, topic: str) -> Any:
+    async def read() -> Any:
+        async for message in client.messages:
+            if message.topic.matches(topic):
+                return json.loads(message.payload)  # type: ignore[arg-type]
+        raise AssertionError("the broker went away")
+
+    return await asyncio.wait_for(read(), T)
+
+
+def _pcm_of(wav: bytes) -> list[bytes]:
+    from skill.audio.pcm import decode_wav
+
+    return [decode_wav(chunk) for chunk in _wav_chunks(wav)]
