@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 MAX_AUDIO_S = 30.0  # an utterance longer than this is cut, as the other doors do
-MAX_WORKING = 16  # messages worked on at once; more wait in the broker connection's queue
+MAX_WORKING = 16  # messages worked on at once (each written down in the ledger first)
+MAX_PENDING = 1000  # messages read and not yet answered; past this the door stops reading from the broker
 REAP_EVERY_S = 1.0
 _CAMEL = re.compile(r"(?<=[a-z])([A-Z])")
 Handler = Callable[["_Request"], Awaitable[None]]
@@ -101,6 +102,7 @@ class HermesDoor:
         self._listening: dict[str, _Listening] = {}  # by site
         self._dialogues: dict[str, str] = {}  # session -> site, for sessions this instance manages
         self._working = asyncio.Semaphore(MAX_WORKING)
+        self._pending = asyncio.Semaphore(MAX_PENDING)
         self._site_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # and how many tasks use each
         self._tasks: set[asyncio.Task[None]] = set()
         # Requests that start something go to one instance of the group (shared subscriptions); what
@@ -255,7 +257,7 @@ class HermesDoor:
             request.pcm = b"".join(listening.frames)
             request.body["sessionId"] = listening.session
             data = json.dumps(request.body).encode()  # written down with the session it was heard for
-        await self._working.acquire()
+        await self._pending.acquire()
         self._spawn(self._work(request, data), request.site, acquired=True)
 
     def _request(self, topic: str, data: bytes) -> _Request | None:
@@ -283,7 +285,7 @@ class HermesDoor:
                     await work
             finally:
                 if acquired:
-                    self._working.release()
+                    self._pending.release()
                 held, left = self._site_locks[site]
                 if left > 1:
                     self._site_locks[site] = (held, left - 1)
@@ -307,7 +309,8 @@ class HermesDoor:
                 entry = await self._ledger.write(request.topic, data, request.pcm if request.pcm else None)
             except (RedisError, OSError) as exc:  # without Redis: answered, but not kept for a survivor
                 log.warning("Hermes ledger: Redis unreachable (%s)", exc)
-        await self._handle(request)
+        async with self._working:
+            await self._handle(request)
         if entry is not None and self._ledger is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._ledger.strike(entry)
@@ -317,7 +320,8 @@ class HermesDoor:
         request = self._request(entry.topic, entry.payload)
         if request is not None:
             request.pcm = entry.pcm or b""
-            await self._handle(request)
+            async with self._working:
+                await self._handle(request)
         if self._ledger is not None:
             from redis.exceptions import RedisError
 
