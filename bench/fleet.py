@@ -120,8 +120,9 @@ class Cluster:
         for n in range(self.instances):
             self._healthy(n)
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def _spawn(self, command: list[str], log: Path | None = None) -> subprocess.Popen[bytes]:
+        err = log.open("ab") if log is not None else subprocess.DEVNULL
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
         self.processes.append(process)
         return process
 
@@ -133,7 +134,8 @@ class Cluster:
             f"[server]\nport = {8400 + n}\nwyoming_enabled = false\nrate_per_minute = 100000\nrate_burst = 100000\n"
         )
         command = [sys.executable, "-m", "skill.cli", "--config", str(config), "serve"]
-        return self._spawn(command)
+        logs = os.environ.get("FLEET_LOGS")  # a folder for each instance's log, when debugging
+        return self._spawn(command, Path(logs) / f"skill-{n}.log" if logs else None)
 
     def _healthy(self, n: int) -> None:
         import urllib.request

@@ -35,6 +35,7 @@ import logging
 import re
 import ssl
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ MAX_BACKOFF_S = 30.0
 MAX_AUDIO_S = 30.0  # an utterance longer than this is cut, as the other doors do
 MAX_WORKING = 16  # messages worked on at once (each written down in the ledger first)
 MAX_PENDING = 1000  # messages read and not yet answered; past this the door stops reading from the broker
+MAX_SEEN = 10_000  # messages remembered for naming claims
 REAP_EVERY_S = 1.0
 _CAMEL = re.compile(r"(?<=[a-z])([A-Z])")
 Handler = Callable[["_Request"], Awaitable[None]]
@@ -105,6 +107,9 @@ class HermesDoor:
         self._pending = asyncio.Semaphore(MAX_PENDING)
         self._site_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # and how many tasks use each
         self._tasks: set[asyncio.Task[None]] = set()
+        # How often each message every instance receives has come, so that the same words said again
+        # ("tell me more" twice in a session) are a new message, and all instances name it alike.
+        self._seen: OrderedDict[str, int] = OrderedDict()
         # Requests that start something go to one instance of the group (shared subscriptions); what
         # follows them goes to every instance, and only the one holding that session or site acts.
         self._shared: dict[str, Handler] = {
@@ -257,8 +262,19 @@ class HermesDoor:
             request.pcm = b"".join(listening.frames)
             request.body["sessionId"] = listening.session
             data = json.dumps(request.body).encode()  # written down with the session it was heard for
+        claim = self._claim_key(topic, data) if self._ledger is not None and topic in self._one_acts else None
         await self._pending.acquire()
-        self._spawn(self._work(request, data), request.site, acquired=True)
+        self._spawn(self._work(request, data, claim), request.site, acquired=True)
+
+    def _claim_key(self, topic: str, data: bytes) -> str:
+        """The message's name for its claim: its content, and how many times that content came before
+        (counted as read, in the broker's order, which every instance sees alike)."""
+        base = hashlib.sha1(f"{topic}\n".encode() + data, usedforsecurity=False).hexdigest()
+        n = self._seen.pop(base, 0)
+        self._seen[base] = n + 1
+        while len(self._seen) > MAX_SEEN:
+            self._seen.popitem(last=False)
+        return f"{base}:{n}"
 
     def _request(self, topic: str, data: bytes) -> _Request | None:
         if topic not in self._handlers:
@@ -296,16 +312,14 @@ class HermesDoor:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _work(self, request: _Request, data: bytes) -> None:
+    async def _work(self, request: _Request, data: bytes, claim: str | None) -> None:
         from redis.exceptions import RedisError
 
         entry = None
         if self._ledger is not None:
             try:
-                if request.topic in self._one_acts:
-                    key = hashlib.sha1(f"{request.topic}\n".encode() + data, usedforsecurity=False).hexdigest()
-                    if not await self._ledger.claim(key):
-                        return  # another instance acts on this one
+                if claim is not None and not await self._ledger.claim(claim):
+                    return  # another instance acts on this one
                 entry = await self._ledger.write(request.topic, data, request.pcm if request.pcm else None)
             except (RedisError, OSError) as exc:  # without Redis: answered, but not kept for a survivor
                 log.warning("Hermes ledger: Redis unreachable (%s)", exc)

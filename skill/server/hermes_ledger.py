@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 LEASE_S = 3.0  # a heartbeat older than this: the instance is gone
 GRACE_S = 1.0  # an entry younger than this is never taken over (its owner has only just written it)
-CLAIM_S = 30  # how long "this instance acts on that message" holds (the message is answered well before)
+CLAIM_S = 600  # how long "this instance acts on that message" is remembered (claims are named per message)
 DIALOGUE_S = 3600  # a dialogue session's site is forgotten after an hour without use
 TIMEOUT_S = 1.0
 
