@@ -126,15 +126,17 @@ async def test_two_instances_answer_each_dialogue_turn_once(
         started = await _first(client, "hermes/dialogueManager/sessionStarted")
         session = started["sessionId"]
         await _first(client, "hermes/asr/startListening")
-        for chunk in _wav_chunks(question_wav):
-            await client.publish("hermes/audioServer/loft/audioFrame", chunk)
-        await client.publish("hermes/asr/stopListening", json.dumps({"siteId": "loft", "sessionId": session}), qos=1)
-        got = await _collect(client, 8)
-    captured = [json.loads(p) for t, p in got if t == "hermes/asr/textCaptured"]
-    spoken = [t for t, _ in got if t.startswith("hermes/audioServer/loft/playBytes/")]
-    listening = [json.loads(p) for t, p in got if t == "hermes/asr/startListening"]
-    assert len(captured) == 1 and heard(captured[0]["text"]), captured  # heard once, by one instance
-    assert len(spoken) == 1 and len(listening) == 1  # answered once, then listening once for a follow-up
+        for turn in range(2):  # the same words twice: two turns, each answered once
+            for chunk in _wav_chunks(question_wav):
+                await client.publish("hermes/audioServer/loft/audioFrame", chunk)
+            stop = json.dumps({"siteId": "loft", "sessionId": session})
+            await client.publish("hermes/asr/stopListening", stop, qos=1)
+            got = await _collect(client, 8)
+            captured = [json.loads(p) for t, p in got if t == "hermes/asr/textCaptured"]
+            spoken = [t for t, _ in got if t.startswith("hermes/audioServer/loft/playBytes/")]
+            listening = [json.loads(p) for t, p in got if t == "hermes/asr/startListening"]
+            assert len(captured) == 1 and heard(captured[0]["text"]), (turn, captured)  # heard once, by one
+            assert len(spoken) == 1 and len(listening) == 1, turn  # answered once, then listening once
 
 
 async def _first(client: aiomqtt.Client, topic: str) -> Any:
