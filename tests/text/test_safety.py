@@ -119,3 +119,21 @@ def test_every_red_flag_word_is_in_the_speech_vocabulary(skill: Skill, tmp_path:
     words = {w for p in skill.catalog.safety.all_red_flags for w in _rule_words(p)}
     unheard = sorted(w for w in words if not any(v.startswith(w) for v in vocab))
     assert not unheard, f"red-flag words the recognizer cannot output (add spoken examples): {unheard}"
+
+
+@pytest.mark.parametrize(
+    ("heard", "also", "alarm"),
+    [
+        # the other pass hears a red flag these words never mention: escalate
+        ("can b12 lower your cholesterol", "can be twelve lower your heart attack", True),
+        ("my legs ache is it b12", "my legs ache she is not breathing", True),
+        # ...but not one these words deny or tell as past: the final pass heard the "no" the other dropped
+        ("no chest pain or anything just wondering why my legs cramp", "chest pain or anything wondering why", False),
+        ("my dad had a seizure years ago but now its numb feet is that b12", "dad had a seizure numb feet", False),
+    ],
+)
+def test_what_another_pass_heard_counts_unless_these_words_deny_it(
+    skill: Skill, heard: str, also: str, alarm: bool
+) -> None:
+    result = skill.matcher.understand(heard, (also,))
+    assert (isinstance(result, IntentMatch) and result.intent == "emergency") is alarm, result
