@@ -712,6 +712,37 @@ def scaling(quick: bool) -> Result:
 # --- all of it ------------------------------------------------------------------------------------------------
 
 
+SPOKEN_SET = ROOT / "tests" / "heldout" / "answers-19.toml"
+# The same run on the code before session 8's work (f7504d7), for comparison (measured once).
+SPOKEN_BASELINE = {
+    "commit": "f7504d7",
+    "typed": [81, 110],
+    "piper clean": [71, 110],
+    "piper babble:12": [61, 110],
+    "piper pink:12": [67, 110],
+    "espeak clean": [65, 110],
+    "espeak babble:12": [46, 110],
+    "espeak pink:12": [63, 110],
+}
+
+
+def spoken_answers(quick: bool) -> Result:
+    import argparse as _argparse
+
+    from bench.spoken_answers import run as run_spoken
+
+    every = 10 if quick else 2
+    args = _argparse.Namespace(
+        set=SPOKEN_SET, every=every, voices="piper,espeak", conditions="clean,babble:12,pink:12", dump=None
+    )
+    results = asyncio.run(run_spoken(args))
+    command = (
+        f"{PY} -m bench.spoken_answers --set tests/heldout/{SPOKEN_SET.name} --every {every} "
+        "--voices piper,espeak --conditions clean,babble:12,pink:12"
+    )
+    return {"command": command, **results}
+
+
 def soak(quick: bool) -> Result:
     from bench.soak import run as run_soak
 
@@ -735,6 +766,7 @@ SECTIONS: dict[str, Callable[[bool], Result]] = {
     "text": text_accuracy,
     "speech": speech_accuracy,
     "spoken_emergencies": spoken_emergencies,
+    "spoken_answers": spoken_answers,
     "stt": stt,
     "whisper": whisper_cost,
     "tts": tts,
@@ -841,6 +873,7 @@ def to_markdown(results: Result, figures: dict[str, str], main_command: str) -> 
     out += _text_md(s.get("text"), figures)
     out += _speech_md(s.get("speech"), figures)
     out += _emergencies_md(s.get("spoken_emergencies"))
+    out += _spoken_answers_md(s.get("spoken_answers"))
     out += _latency_md(s.get("handsfree"))
     out += _cost_md(s)
     out += _scaling_md(s.get("scaling"), figures)
@@ -864,14 +897,18 @@ def _fleet_md(f: Result | None, figures: dict[str, str]) -> list[str]:
         "conversation) and sends two typed NLU queries. Latency: from the end of a question to its answer. All "
         "instances share this machine's two cores, so what matters is the ratio to one instance and the losses.",
         "",
-        "| instances | questions | answered | lost | questions/s | vs one | p50 s | p95 s |",
-        "|---|---|---|---|---|---|---|---|",
+        "Each request is written in a ledger in Redis when read and struck off when answered; a survivor answers "
+        "what an instance that stopped left (README, 'Many speakers'). Every satellite asks four questions, all "
+        "counted whether or not its dialogue ever started; a duplicate is an answer given twice (at-least-once).",
+        "",
+        "| instances | questions | answered | lost | duplicates | questions/s | vs one | p50 s | p95 s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in [*f["rows"], k]:
         label = f"{r['instances']}" + (" (one killed mid-run)" if r.get("killed_one") else "")
         out.append(
-            f"| {label} | {r['questions']} | {r['answered']} | {r['lost']} | {r['questions_per_s']} | "
-            f"{r['questions_per_s'] / base:.2f}x | {r['p50_s']} | {r['p95_s']} |"
+            f"| {label} | {r['questions']} | {r['answered']} | {r['lost']} | {r.get('duplicates', '-')} | "
+            f"{r['questions_per_s']} | {r['questions_per_s'] / base:.2f}x | {r['p50_s']} | {r['p95_s']} |"
         )
     if "fleet" in figures:
         out += ["", f"![fleet]({figures['fleet']})"]
@@ -1203,6 +1240,41 @@ def _speech_md(sp: Result | None, figures: dict[str, str]) -> list[str]:
     return out + [""]
 
 
+def _spoken_answers_md(sa: Result | None) -> list[str]:
+    if not _ok(sa):
+        return []
+    base = SPOKEN_BASELINE
+
+    def row(name: str, summary: Result) -> str:
+        right, n = summary["right"], summary["cases"]
+        red, calm = summary["red_flags_escalated"], summary["false_alarms_all"]
+        before = base.get(name)
+        was = f"{before[0]}/{before[1]} ({100 * before[0] / before[1]:.1f}%)" if before else "-"
+        cost = summary.get("wall_per_audio_s", "-")
+        return (
+            f"| {name} | {right}/{n} ({100 * right / n:.1f}%) | {was} | {red[0]}/{red[1]} | {calm[0]}/{calm[1]} | "
+            f"{cost} |"
+        )
+
+    out = [
+        "### Spoken answers scored by what they say (fresh held-out set)",
+        "",
+        f"Command: `{sa['command']}`",
+        "",
+        "Every second question of held-out set 19 (written from the source document and public pages, never read), "
+        "synthesized by both voices, clean and at 12 dB babble and pink noise, through `skill.listen`; the earlier "
+        "turns of a follow-up are typed first. Each answer is judged as the typed answers of section 1 are (the "
+        "concepts it must carry, nothing unsafe, red flags escalated, no alarm for calm questions); the typed row "
+        f"is the text path on the same questions, the bound for speech. 'Before' is the same run at {base['commit']}.",
+        "",
+        "| condition | right | before | red flags escalated | false alarms (calm) | wall s per audio s |",
+        "|---|---|---|---|---|---|",
+        row("typed", sa["typed"]),
+    ]
+    out += [row(name, summary) for name, summary in sa["spoken"].items()]
+    return out + [""]
+
+
 def _emergencies_md(se: Result | None) -> list[str]:
     out = ["### Spoken emergencies", ""]
     if not _ok(se):
@@ -1473,10 +1545,11 @@ def _missing_md(results: Result) -> list[str]:
     if _ok(fl):
         k = fl["killed"]
         out.append(
-            f"- An instance killed mid-run loses questions ({k['lost']} of {k['questions']} in section 7; target 0): "
-            "mosquitto does not hand a shared subscription's in-flight messages to another member when one goes, "
-            "messages are acknowledged when received rather than when answered, and a dialogue lives in the memory "
-            "of the instance that started it. The fleet also uses one MQTT connection for all its satellites."
+            f"- With one of three instances killed mid-run, {k['lost']} of {k['questions']} questions were lost and "
+            f"{k.get('duplicates', 0)} answered twice (section 7): the ledger in Redis covers a request from the "
+            "moment it is read; one killed in the milliseconds between the broker handing it over and the ledger "
+            "write is still lost, and delivery is at least once. The fleet uses one MQTT connection for all its "
+            "satellites, and all instances share this machine's two cores."
         )
     failed = [name for name, sec in s.items() if not _ok(sec)]
     if failed:
