@@ -50,6 +50,7 @@ from .ws_messages import (
 
 log = logging.getLogger(__name__)
 AUDIO_FRAME_BYTES = 16384
+MIN_PROGRESS_BYTES = 320  # 10 ms of 16 kHz 16-bit mono: less than this a frame does not count as progress
 
 
 async def stream_route(request: web.Request) -> web.StreamResponse:
@@ -104,7 +105,7 @@ class StreamConversation:
                 return
             if msg.type == WSMsgType.BINARY:
                 await self.audio(msg.data)
-                if msg.data:
+                if len(msg.data) >= MIN_PROGRESS_BYTES:  # crumbs of audio do not hold a stream slot
                     deadline = loop.time() + self.settings.idle_timeout_s
             elif msg.type == WSMsgType.TEXT:
                 if await self.command(msg.data):
@@ -144,8 +145,7 @@ class StreamConversation:
         if isinstance(command, StartMessage):
             await self.start(command)
         elif isinstance(command, EndMessage):
-            await self.end()
-            return True
+            await self.end()  # the audio before it was the progress; ends alone do not keep a connection
         elif isinstance(command, CancelMessage):
             await self.abort()
         else:

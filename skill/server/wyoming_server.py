@@ -61,8 +61,11 @@ CHUNK_SAMPLES = 1024
 VERSION = "0.1.0"
 
 
-PROGRESS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop", "synthesize", "transcript"})
-KNOWN_EVENTS = PROGRESS | {"describe", "ping"}
+# What keeps a connection open: audio (at least MIN_PROGRESS_BYTES a chunk), its end, a text to speak or
+# answer. Pings, describes, starts without audio and crumbs of audio alone do not (they held every slot).
+PROGRESS = frozenset({"audio-chunk", "audio-stop", "synthesize", "transcript"})
+MIN_PROGRESS_BYTES = 320  # 10 ms of 16 kHz 16-bit mono
+KNOWN_EVENTS = PROGRESS | {"describe", "ping", "transcribe", "audio-start"}
 CONNECTIONS = "Wyoming connections"
 
 
@@ -236,7 +239,8 @@ class SkillEventHandler(AsyncEventHandler):
                     break
                 if event is None or not await self.handle_event(event):
                     break
-                if event.type in PROGRESS:
+                crumb = event.type == "audio-chunk" and len(event.payload or b"") < MIN_PROGRESS_BYTES
+                if event.type in PROGRESS and not crumb:
                     deadline = loop.time() + self.settings.idle_timeout_s
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the peer hung up; nothing to tell it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -294,3 +295,35 @@ async def test_every_message_on_the_wire_is_one_of_the_protocol_models(
     assert {"partial", "transcript", "answer", "error", "audio-start", "audio-end"} <= seen
     for model in (*CLIENT_MODELS, *SERVER_MODELS):  # every model is in the published schema
         assert issubclass(model, BaseModel) and model.__name__ in openapi_document()["components"]["schemas"]
+
+
+async def test_crumbs_of_audio_and_bare_ends_do_not_keep_a_stream_slot(skill: Skill) -> None:
+    # Two-byte frames and "end" messages once reset the idle deadline as real audio does.
+    tight = await asyncio.wait_for(
+        start_servers(settings(max_streams=1, idle_timeout_s=0.6, wyoming_enabled=False), skill), T
+    )
+    url = f"http://127.0.0.1:{tight.http_port}/v1/stream?speak=0"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=T)) as http:
+            async with http.ws_connect(url) as holder:
+                await receive(holder)
+                closed_at = None
+                start = asyncio.get_running_loop().time()
+                while closed_at is None and asyncio.get_running_loop().time() - start < 5.0:
+                    if not holder.closed:
+                        await holder.send_bytes(b"\0\0")
+                        await holder.send_json({"type": "end"})
+                    with contextlib.suppress(TimeoutError):
+                        while True:  # read all that came (answers to each end), looking for the close
+                            msg = await asyncio.wait_for(holder.receive(), 0.1)
+                            if msg.type != aiohttp.WSMsgType.TEXT or json.loads(msg.data).get("code") == "timeout":
+                                closed_at = asyncio.get_running_loop().time() - start
+                                break
+                assert closed_at is not None and closed_at < 4.0
+            async with http.ws_connect(url) as fresh:  # the slot is free for the next client
+                await receive(fresh)
+                await fresh.send_json({"type": "ask", "text": "help"})
+                answer, _ = await until(fresh, "answer")
+                assert answer["intent"] == "help"
+    finally:
+        await asyncio.wait_for(tight.stop(), T)

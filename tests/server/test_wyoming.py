@@ -310,3 +310,44 @@ async def test_a_refused_utterance_gets_one_error_not_one_per_chunk(
     finally:
         for stream in held:
             await stream.aclose()
+
+
+@pytest.mark.parametrize("holder", ["starts", "crumbs"])
+async def test_starts_and_crumbs_of_audio_do_not_keep_a_connection(skill: Skill, holder: str) -> None:
+    from server_support import settings
+
+    from skill.server.run import start_servers
+
+    tight = await asyncio.wait_for(start_servers(settings(idle_timeout_s=0.6), skill), T)
+    try:
+        assert tight.wyoming_port is not None
+        start = asyncio.get_running_loop().time()
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", tight.wyoming_port), T)
+        said = None
+        try:
+            if holder == "crumbs":
+                await async_write_event(AudioStart(rate=16000, width=2, channels=1).event(), writer)
+            for _ in range(40):
+                if holder == "starts":
+                    await async_write_event(Transcribe().event(), writer)
+                    await async_write_event(AudioStart(rate=16000, width=2, channels=1).event(), writer)
+                else:
+                    await async_write_event(AudioChunk(rate=16000, width=2, channels=1, audio=b"\0\0").event(), writer)
+                try:
+                    event = await asyncio.wait_for(async_read_event(reader), 0.1)
+                except TimeoutError:
+                    continue
+                if event is None:
+                    said = "closed"
+                    break
+                if Error.is_type(event.type) and "nothing done" in Error.from_event(event).text:
+                    said = Error.from_event(event).text
+                    break
+        except ConnectionError:
+            said = "closed"
+        finally:
+            writer.close()
+        assert said is not None, f"a client sending only {holder} kept its connection"
+        assert asyncio.get_running_loop().time() - start < 3.0
+    finally:
+        await asyncio.wait_for(tight.stop(), T)
