@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 LEASE_S = 3.0  # a heartbeat older than this: the instance is gone
 GRACE_S = 1.0  # an entry younger than this is never taken over (its owner has only just written it)
 CLAIM_S = 600  # how long "this instance acts on that message" is remembered (claims are named per message)
+ENTRY_S = 300  # a request not answered within this is given up, even by survivors
 DIALOGUE_S = 3600  # a dialogue session's site is forgotten after an hour without use
 TIMEOUT_S = 1.0
 
@@ -61,28 +62,39 @@ class Ledger:
             "payload": base64.b64encode(payload).decode(),
             "pcm": base64.b64encode(pcm).decode() if pcm is not None else None,
         }
-        await self._client.hset(f"{self._p}entries", entry_id, json.dumps(record))
+        # Each entry (with any audio or words in it) expires on its own: nothing outlives ENTRY_S, even
+        # with no instance left to strike it off; the index holds ids only, and goes when idle too.
+        async with self._client.pipeline(transaction=True) as batch:
+            batch.set(f"{self._p}entry:{entry_id}", json.dumps(record), ex=ENTRY_S)
+            batch.zadd(f"{self._p}entries", {entry_id: record["at"]})
+            batch.expire(f"{self._p}entries", ENTRY_S)
+            await batch.execute()
         return entry_id
 
     async def strike(self, entry_id: str) -> None:
-        await self._client.hdel(f"{self._p}entries", entry_id)
+        async with self._client.pipeline(transaction=True) as batch:
+            batch.delete(f"{self._p}entry:{entry_id}")
+            batch.zrem(f"{self._p}entries", entry_id)
+            await batch.execute()
 
     async def orphans(self) -> list[Entry]:
         """Entries of instances whose heartbeat stopped, each now owned by this instance (taken atomically)."""
-        entries = await self._client.hgetall(f"{self._p}entries")
-        taken = []
         now = time.time()
-        for raw_id, raw in entries.items():
+        ids = await self._client.zrangebyscore(f"{self._p}entries", "-inf", now - GRACE_S)
+        taken = []
+        for raw_id in ids:
             entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-            record = json.loads(raw)
-            if record["owner"] == self.me or now - record["at"] < GRACE_S:
+            raw = await self._client.get(f"{self._p}entry:{entry_id}")
+            if raw is None:  # expired or struck off meanwhile
+                await self._client.zrem(f"{self._p}entries", entry_id)
                 continue
-            if await self._client.exists(f"{self._p}alive:{record['owner']}"):
+            record = json.loads(raw)
+            if record["owner"] == self.me or await self._client.exists(f"{self._p}alive:{record['owner']}"):
                 continue
             if not await self._client.set(f"{self._p}take:{entry_id}:{record['owner']}", self.me, nx=True, ex=CLAIM_S):
                 continue  # another survivor took it
             record |= {"owner": self.me, "at": now}
-            await self._client.hset(f"{self._p}entries", entry_id, json.dumps(record))
+            await self._client.set(f"{self._p}entry:{entry_id}", json.dumps(record), ex=ENTRY_S)
             pcm = base64.b64decode(record["pcm"]) if record.get("pcm") is not None else None
             taken.append(Entry(entry_id, record["topic"], base64.b64decode(record["payload"]), pcm))
         return taken

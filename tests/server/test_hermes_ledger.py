@@ -112,7 +112,8 @@ async def test_requests_left_by_an_instance_that_stopped_are_answered_by_a_survi
     assert [(i["id"], i["intent"]["intentName"]) for i in intents] == [("left-behind", "can_b12_cause_aches")]
     captured = [json.loads(p) for t, p in got if t == "hermes/asr/textCaptured"]
     assert len(captured) == 1 and captured[0]["sessionId"] == "heard-by-the-dead" and heard(captured[0]["text"])
-    assert await gone._client.hlen("b12:hermes:entries") == 0  # noqa: SLF001 - struck off once answered
+    assert await gone._client.zcard("b12:hermes:entries") == 0  # noqa: SLF001 - struck off once answered
+    assert not await gone._client.keys("b12:hermes:entry:*")  # noqa: SLF001 - no audio or words left behind
     await gone.close()
 
 
