@@ -131,7 +131,10 @@ class HermesDoor:
         self._handlers = self._shared | self._everyone
         # Messages every instance receives that exactly one should act on (the others would otherwise
         # each answer once the dialogue lives in Redis).
-        self._one_acts = set(self._everyone) - {"hermes/asr/startListening"}
+        # With a ledger every instance reads every request (see _subscribe), and taking it in Redis picks the
+        # one that answers; without one, starting requests reach one instance through the shared subscription.
+        acting = self._handlers if ledger is not None else self._everyone
+        self._one_acts = set(acting) - {"hermes/asr/startListening"}
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -224,7 +227,10 @@ class HermesDoor:
         return "default"
 
     async def _subscribe(self, client: Any) -> None:
-        group = self._settings.share_group
+        # mosquitto 2.0 drops the messages of a shared subscription in flight to a member that dies (a
+        # kill -9 test lost 1 of 60), so with a ledger every instance reads every request and holds it
+        # until one has taken it: a request is never in the hands of one instance only.
+        group = self._settings.share_group if self._ledger is None else ""
         for topic in self._shared:
             await client.subscribe(f"$share/{group}/{topic}" if group else topic, qos=1)
         for topic in self._everyone:
@@ -315,19 +321,19 @@ class HermesDoor:
     async def _work(self, request: _Request, data: bytes, claim: str | None) -> None:
         from redis.exceptions import RedisError
 
-        entry = None
-        if self._ledger is not None:
-            try:
-                if claim is not None and not await self._ledger.claim(claim):
-                    return  # another instance acts on this one
-                entry = await self._ledger.write(request.topic, data, request.pcm if request.pcm else None)
-            except (RedisError, OSError) as exc:  # without Redis: answered, but not kept for a survivor
-                log.warning("Hermes ledger: Redis unreachable (%s)", exc)
-        async with self._working:
+        async with self._working:  # an instance with a free hand takes the next request: the work spreads
+            taken = False
+            if self._ledger is not None and claim is not None:
+                try:
+                    taken = await self._ledger.take(claim, request.topic, data, request.pcm or None)
+                    if not taken:
+                        return  # another instance answers this one
+                except (RedisError, OSError) as exc:  # without Redis: answered (maybe twice), not kept
+                    log.warning("Hermes ledger: Redis unreachable (%s)", exc)
             await self._handle(request)
-        if entry is not None and self._ledger is not None:
+        if taken and self._ledger is not None and claim is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._ledger.strike(entry)
+                await self._ledger.strike(claim)
 
     async def _replay(self, entry: Entry) -> None:
         """A request an instance that stopped had written down: answered here, then struck off."""

@@ -25,10 +25,20 @@ log = logging.getLogger(__name__)
 
 LEASE_S = 3.0  # a heartbeat older than this: the instance is gone
 GRACE_S = 1.0  # an entry younger than this is never taken over (its owner has only just written it)
-CLAIM_S = 600  # how long "this instance acts on that message" is remembered (claims are named per message)
+CLAIM_S = 600  # how long an answered message's name is kept (an instance reading it late must not answer it)
 ENTRY_S = 300  # a request not answered within this is given up, even by survivors
 DIALOGUE_S = 3600  # a dialogue session's site is forgotten after an hour without use
 TIMEOUT_S = 1.0
+DONE = "done"
+# Take a message: write its entry only if no one has (its name is the key), and index it, atomically.
+_TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -53,8 +63,10 @@ class Ledger:
     async def beat(self) -> None:
         await self._client.set(f"{self._p}alive:{self.me}", "1", px=int(LEASE_S * 1000))
 
-    async def write(self, topic: str, payload: bytes, pcm: bytes | None = None) -> str:
-        entry_id = uuid.uuid4().hex
+    async def take(self, key: str, topic: str, payload: bytes, pcm: bytes | None = None) -> bool:
+        """Take the message named `key` and write it down, in one step: whether this instance is the one
+        to answer it (false: another took it, now or before). A taken message stays named after it is
+        answered, so an instance reading it late does not answer it again."""
         record = {
             "owner": self.me,
             "at": time.time(),
@@ -62,46 +74,41 @@ class Ledger:
             "payload": base64.b64encode(payload).decode(),
             "pcm": base64.b64encode(pcm).decode() if pcm is not None else None,
         }
-        # Each entry (with any audio or words in it) expires on its own: nothing outlives ENTRY_S, even
-        # with no instance left to strike it off; the index holds ids only, and goes when idle too.
-        async with self._client.pipeline(transaction=True) as batch:
-            batch.set(f"{self._p}entry:{entry_id}", json.dumps(record), ex=ENTRY_S)
-            batch.zadd(f"{self._p}entries", {entry_id: record["at"]})
-            batch.expire(f"{self._p}entries", ENTRY_S)
-            await batch.execute()
-        return entry_id
+        # The entry (with any audio or words in it) expires on its own: nothing outlives ENTRY_S, even with
+        # no instance left to strike it off; the index holds names only, and goes when idle too.
+        taken = await self._client.eval(
+            _TAKE, 2, f"{self._p}entry:{key}", f"{self._p}entries", json.dumps(record), ENTRY_S, record["at"], key
+        )
+        return bool(taken)
 
-    async def strike(self, entry_id: str) -> None:
+    async def strike(self, key: str) -> None:
+        """Answered: the audio and words go; the name stays a while (see `take`)."""
         async with self._client.pipeline(transaction=True) as batch:
-            batch.delete(f"{self._p}entry:{entry_id}")
-            batch.zrem(f"{self._p}entries", entry_id)
+            batch.set(f"{self._p}entry:{key}", DONE, ex=CLAIM_S)
+            batch.zrem(f"{self._p}entries", key)
             await batch.execute()
 
     async def orphans(self) -> list[Entry]:
         """Entries of instances whose heartbeat stopped, each now owned by this instance (taken atomically)."""
         now = time.time()
-        ids = await self._client.zrangebyscore(f"{self._p}entries", "-inf", now - GRACE_S)
+        keys = await self._client.zrangebyscore(f"{self._p}entries", "-inf", now - GRACE_S)
         taken = []
-        for raw_id in ids:
-            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-            raw = await self._client.get(f"{self._p}entry:{entry_id}")
-            if raw is None:  # expired or struck off meanwhile
-                await self._client.zrem(f"{self._p}entries", entry_id)
+        for raw_key in keys:
+            key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+            raw = await self._client.get(f"{self._p}entry:{key}")
+            if raw is None or raw in (DONE, DONE.encode()):  # expired, or answered meanwhile
+                await self._client.zrem(f"{self._p}entries", key)
                 continue
             record = json.loads(raw)
             if record["owner"] == self.me or await self._client.exists(f"{self._p}alive:{record['owner']}"):
                 continue
-            if not await self._client.set(f"{self._p}take:{entry_id}:{record['owner']}", self.me, nx=True, ex=CLAIM_S):
+            if not await self._client.set(f"{self._p}take:{key}:{record['owner']}", self.me, nx=True, ex=CLAIM_S):
                 continue  # another survivor took it
             record |= {"owner": self.me, "at": now}
-            await self._client.set(f"{self._p}entry:{entry_id}", json.dumps(record), ex=ENTRY_S)
+            await self._client.set(f"{self._p}entry:{key}", json.dumps(record), ex=ENTRY_S)
             pcm = base64.b64decode(record["pcm"]) if record.get("pcm") is not None else None
-            taken.append(Entry(entry_id, record["topic"], base64.b64decode(record["payload"]), pcm))
+            taken.append(Entry(key, record["topic"], base64.b64decode(record["payload"]), pcm))
         return taken
-
-    async def claim(self, key: str) -> bool:
-        """Whether this instance is the one to act on a message every instance received."""
-        return bool(await self._client.set(f"{self._p}claim:{key}", self.me, nx=True, ex=CLAIM_S))
 
     async def dialogue_site(self, session: str) -> str | None:
         site = await self._client.get(f"{self._p}dialogue:{session}")
