@@ -19,10 +19,10 @@ a session) reaches every instance, and only the one holding that site or session
 going away is retried with a back-off (1 s doubling to 30 s) and reported in /healthz.
 
 With conversations in Redis (`[sessions] backend = "redis"`) the instances also share a ledger
-(hermes_ledger.py): each request is written down before it is worked on and struck off once
-answered, so the requests of an instance that dies are answered by another; dialogue sessions live
-in Redis, every instance hears every site's audio, and a claim decides which one acts on a message
-they all receive. Each message is worked on in its own task, in order per site.
+(hermes_ledger.py) and lose nothing when one dies: every instance reads every request, and one with a
+free hand takes it in Redis before answering; what an instance that dies had taken is answered by
+another. Dialogue sessions live in Redis and every instance keeps every listening site's audio. Each
+message is worked on in its own task, in order per site.
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """Requests in hand, kept in Redis until answered, so that a survivor answers those of an instance that died.
 
-An MQTT broker hands a QoS 1 message to one member of a shared subscription and forgets it once that
-member has it (mosquitto does not give an in-flight message to another member when one goes away),
-so the door writes each request it takes into the ledger before working on it and strikes it off
-when it has answered. Every instance beats a heartbeat key; each second every instance looks for
-entries whose owner's heartbeat has stopped, and one of them (a lock decides which) takes the entry
-over and answers it. Delivery is at least once: an instance that died after answering but before
-striking the entry off has its answer given again, with the same request id, for the client to
-drop. The same Redis holds which site a dialogue session belongs to, so any instance can carry on
-a dialogue, and claims that let exactly one instance act on a message every instance receives.
+mosquitto 2.0 drops the messages of a shared subscription in flight to a member that dies, so with a
+ledger every instance reads every request, and one with a free hand takes it: `take` writes the request
+into Redis under its name, only if no instance has, and the taker answers and strikes it off. Every
+instance beats a heartbeat key; each second every instance looks for entries whose owner's heartbeat has
+stopped, and one survivor (a lock decides) answers them. Delivery is at least once: an instance that died
+after answering but before striking its entry off has its answer given again, with the same request id,
+for the client to drop. The same Redis holds which site a dialogue session belongs to, so any instance
+can carry on a dialogue.
 """
 
 from __future__ import annotations
