@@ -1546,10 +1546,11 @@ def _missing_md(results: Result) -> list[str]:
         k = fl["killed"]
         out.append(
             f"- With one of three instances killed mid-run, {k['lost']} of {k['questions']} questions were lost and "
-            f"{k.get('duplicates', 0)} answered twice (section 7): the ledger in Redis covers a request from the "
-            "moment it is read; one killed in the milliseconds between the broker handing it over and the ledger "
-            "write is still lost, and delivery is at least once. The fleet uses one MQTT connection for all its "
-            "satellites, and all instances share this machine's two cores."
+            f"{k.get('duplicates', 0)} answered twice (section 7). With the ledger every instance reads every request "
+            "and holds it until one takes it in Redis, so no instance holds a request alone; delivery is at least "
+            "once (a request answered just before its instance died is answered again, with its id). Every "
+            "instance parses every request and audio frame; the fleet uses one MQTT connection for all its "
+            "satellites, and all instances share this machine's two cores, so more instances add no speed here."
         )
     failed = [name for name, sec in s.items() if not _ok(sec)]
     if failed:
