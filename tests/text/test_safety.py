@@ -122,18 +122,18 @@ def test_every_red_flag_word_is_in_the_speech_vocabulary(skill: Skill, tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("heard", "also", "alarm"),
+    ("heard", "also"),
     [
         # the other pass hears a red flag these words never mention: escalate
-        ("can b12 lower your cholesterol", "can be twelve lower your heart attack", True),
-        ("my legs ache is it b12", "my legs ache she is not breathing", True),
-        # ...but not one these words deny or tell as past: the final pass heard the "no" the other dropped
-        ("no chest pain or anything just wondering why my legs cramp", "chest pain or anything wondering why", False),
-        ("my dad had a seizure years ago but now its numb feet is that b12", "dad had a seizure numb feet", False),
+        ("can b12 lower your cholesterol", "can be twelve lower your heart attack"),
+        ("my legs ache is it b12", "my legs ache she is not breathing"),
+        # ...also one these words deny: Whisper heard espeak-ng's "she is having a seizure" in 12 dB pink
+        # noise as "she didn't have a seizure" (a false alarm now and then is the price)
+        ("she didn't have a seizure", "she is having a seizure"),
     ],
 )
-def test_what_another_pass_heard_counts_unless_these_words_deny_it(
-    skill: Skill, heard: str, also: str, alarm: bool
+def test_a_red_flag_another_pass_heard_is_escalated_whatever_these_words_say(
+    skill: Skill, heard: str, also: str
 ) -> None:
     result = skill.matcher.understand(heard, (also,))
-    assert (isinstance(result, IntentMatch) and result.intent == "emergency") is alarm, result
+    assert isinstance(result, IntentMatch) and result.intent == "emergency", result
