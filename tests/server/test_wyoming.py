@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -193,36 +194,7 @@ async def test_connections_over_the_limit_are_refused_with_a_reason(skill: Skill
 
 
 async def test_pings_alone_do_not_keep_a_connection(skill: Skill) -> None:
-    from server_support import settings
-
-    from skill.server.run import start_servers
-
-    tight = await asyncio.wait_for(start_servers(settings(idle_timeout_s=0.6), skill), T)
-    try:
-        assert tight.wyoming_port is not None
-        start = asyncio.get_running_loop().time()
-        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", tight.wyoming_port), T)
-        said = None
-        try:
-            for _ in range(30):
-                await async_write_event(Ping(text="still here").event(), writer)
-                event = await asyncio.wait_for(async_read_event(reader), T)
-                if event is None:
-                    said = "closed"
-                    break
-                if Error.is_type(event.type):
-                    said = Error.from_event(event).text
-                    break
-                await asyncio.sleep(0.1)
-        except ConnectionError:  # closed between a pong and the next ping
-            said = "closed"
-        finally:
-            writer.close()
-        assert said is not None, "a client sending only pings kept its connection"
-        assert said == "closed" or "nothing done" in said
-        assert asyncio.get_running_loop().time() - start < 3.0
-    finally:
-        await asyncio.wait_for(tight.stop(), T)
+    await _holder_is_closed(skill, [Ping(text="still here").event()])
 
 
 async def test_invented_event_types_do_not_grow_the_metrics(running: Running, base: str) -> None:
@@ -314,6 +286,16 @@ async def test_a_refused_utterance_gets_one_error_not_one_per_chunk(
 
 @pytest.mark.parametrize("holder", ["starts", "crumbs"])
 async def test_starts_and_crumbs_of_audio_do_not_keep_a_connection(skill: Skill, holder: str) -> None:
+    start = AudioStart(rate=16000, width=2, channels=1).event()
+    if holder == "starts":
+        await _holder_is_closed(skill, [Transcribe().event(), start])
+    else:
+        await _holder_is_closed(skill, [AudioChunk(rate=16000, width=2, channels=1, audio=b"\0\0").event()], [start])
+
+
+async def _holder_is_closed(skill: Skill, each_round: list[Event], first: Sequence[Event] = ()) -> None:
+    """A client that sends `first`, then `each_round` again and again (nothing that does anything), is
+    closed for idleness within 3 s."""
     from server_support import settings
 
     from skill.server.run import start_servers
@@ -321,33 +303,31 @@ async def test_starts_and_crumbs_of_audio_do_not_keep_a_connection(skill: Skill,
     tight = await asyncio.wait_for(start_servers(settings(idle_timeout_s=0.6), skill), T)
     try:
         assert tight.wyoming_port is not None
-        start = asyncio.get_running_loop().time()
+        began = asyncio.get_running_loop().time()
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", tight.wyoming_port), T)
         said = None
         try:
-            if holder == "crumbs":
-                await async_write_event(AudioStart(rate=16000, width=2, channels=1).event(), writer)
-            for _ in range(40):
-                if holder == "starts":
-                    await async_write_event(Transcribe().event(), writer)
-                    await async_write_event(AudioStart(rate=16000, width=2, channels=1).event(), writer)
-                else:
-                    await async_write_event(AudioChunk(rate=16000, width=2, channels=1, audio=b"\0\0").event(), writer)
+            for event in first:
+                await async_write_event(event, writer)
+            while asyncio.get_running_loop().time() - began < 5.0:
+                for event in each_round:
+                    await async_write_event(event, writer)
                 try:
-                    event = await asyncio.wait_for(async_read_event(reader), 0.1)
+                    reply = await asyncio.wait_for(async_read_event(reader), 0.1)
                 except TimeoutError:
                     continue
-                if event is None:
+                if reply is None:
                     said = "closed"
                     break
-                if Error.is_type(event.type) and "nothing done" in Error.from_event(event).text:
-                    said = Error.from_event(event).text
+                if Error.is_type(reply.type) and "nothing done" in Error.from_event(reply).text:
+                    said = Error.from_event(reply).text
                     break
-        except ConnectionError:
+                await asyncio.sleep(0.1)  # a reply (a pong): pace the next round
+        except ConnectionError:  # closed between two events
             said = "closed"
         finally:
             writer.close()
-        assert said is not None, f"a client sending only {holder} kept its connection"
-        assert asyncio.get_running_loop().time() - start < 3.0
+        assert said is not None, f"a client sending only {[e.type for e in each_round]} kept its connection"
+        assert asyncio.get_running_loop().time() - began < 3.0
     finally:
         await asyncio.wait_for(tight.stop(), T)
