@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from server_support import QUESTION, T, espeak_wav, settings
+from server_support import QUESTION, Broker, T, espeak_wav, settings
 
 from skill.app import Skill, build_skill
 from skill.server.run import Running, start_servers
@@ -49,3 +50,14 @@ def base(running: Running) -> str:
 @pytest.fixture(scope="session")
 def tmp_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("more-audio")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A password-protected mosquitto of this module's own (Hermes door tests)."""
+    if shutil.which("mosquitto") is None:
+        pytest.fail("mosquitto is not installed: scripts/setup.sh --test installs it")
+    b = Broker(tmp_path_factory.mktemp("broker"))
+    b.start()
+    yield b
+    b.stop()

@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import io
 import json
-import shutil
 import subprocess
 import sys
 import uuid
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,6 @@ from skill.settings.mqtt import MqttSettings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ROOT = Path(__file__).resolve().parents[2]
 HERMES_CLI = ROOT / ".venv-hermes" / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if shutil.which("mosquitto") is None:
-        pytest.fail("mosquitto is not installed: scripts/setup.sh --test installs it")
-    b = Broker(tmp_path_factory.mktemp("broker"))
-    b.start()
-    yield b
-    b.stop()
 
 
 def _mqtt(broker: Broker, **more: Any) -> MqttSettings:

@@ -31,16 +31,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if shutil.which("mosquitto") is None:
-        pytest.fail("mosquitto is not installed: scripts/setup.sh --test installs it")
-    b = Broker(tmp_path_factory.mktemp("ledger-broker"))
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed: scripts/setup.sh --test installs it")
