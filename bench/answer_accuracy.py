@@ -87,23 +87,30 @@ def judge(case: dict[str, Any], answer: dict[str, Any], body: str) -> tuple[bool
     return True, ""
 
 
-async def run_cases(skill: Skill, cases: list[dict[str, Any]]) -> list[Verdict]:
+def reminders_of(skill: Skill) -> tuple[str, ...]:
     settings = skill.settings.skill
-    reminders = tuple(r for r in (settings.reminder, getattr(settings, "reminder_short", "")) if r)
+    return tuple(r for r in (settings.reminder, getattr(settings, "reminder_short", "")) if r)
+
+
+def verdict(case: dict[str, Any], result: Answer | Failed, reminders: tuple[str, ...]) -> Verdict:
+    """The judged answer to one case, typed or spoken."""
+    if isinstance(result, Failed):
+        answer: dict[str, Any] = {"error": result.message, "emergency": False, "text": ""}
+    else:
+        answer = result.model_dump(mode="json")
+    body = body_of(answer.get("text", ""), reminders)
+    right, why = judge(case, answer, body)
+    return Verdict(case, answer, body, right, why)
+
+
+async def run_cases(skill: Skill, cases: list[dict[str, Any]]) -> list[Verdict]:
+    reminders = reminders_of(skill)
     verdicts = []
     for n, case in enumerate(cases):
         session = f"eval-{n}"
         for turn in case.get("before", []):
             await skill.ask(turn, session)
-        result = await skill.ask(case["text"], session)
-        if isinstance(result, Failed):
-            answer: dict[str, Any] = {"error": result.message, "emergency": False, "text": ""}
-        else:
-            assert isinstance(result, Answer)
-            answer = result.model_dump(mode="json")
-        body = body_of(answer.get("text", ""), reminders)
-        right, why = judge(case, answer, body)
-        verdicts.append(Verdict(case, answer, body, right, why))
+        verdicts.append(verdict(case, await skill.ask(case["text"], session), reminders))
     return verdicts
 
 

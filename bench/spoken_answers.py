@@ -20,19 +20,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from bench.answer_accuracy import Verdict, body_of, judge, run_cases, summarize
+from bench.answer_accuracy import Verdict, reminders_of, run_cases, summarize, verdict
 from bench.speech_accuracy import CACHE, make_noise
 from bench.voices import Voice, espeak, mix, pad, piper
 from skill.app import Skill, build_skill
 from skill.config import load_settings
-from skill.events import Answer
 
 
 async def spoken_verdicts(
     skill: Skill, cases: list[dict[str, Any]], voice: Voice, noise: Any, snr: float | None, tag: str
 ) -> tuple[list[Verdict], list[float]]:
-    settings = skill.settings.skill
-    reminders = tuple(r for r in (settings.reminder, getattr(settings, "reminder_short", "")) if r)
+    reminders = reminders_of(skill)
     verdicts, rtfs = [], []
     for n, case in enumerate(cases):
         session = f"{tag}-{n}"
@@ -44,13 +42,7 @@ async def spoken_verdicts(
         start = time.perf_counter()
         result = await skill.listen(pcm, session)
         rtfs.append((time.perf_counter() - start) / (len(pcm) / 32000))
-        if isinstance(result, Answer):
-            answer = result.model_dump(mode="json")
-        else:
-            answer = {"error": getattr(result, "message", str(result)), "emergency": False, "text": ""}
-        body = body_of(answer.get("text", ""), reminders)
-        right, why = judge(case, answer, body)
-        verdicts.append(Verdict(case, answer, body, right, why))
+        verdicts.append(verdict(case, result, reminders))
     return verdicts, rtfs
 
 
