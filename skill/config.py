@@ -79,6 +79,12 @@ class Settings(_Section):
                 f"[server] max_streams ({self.server.max_streams}) is more than the recognizer admits: [stt] "
                 f"max_concurrent_decodes + max_queued_decodes = {slots}"
             )
+        if self.server.max_utterances_per_client >= slots:
+            raise ValueError(
+                f"[server] max_utterances_per_client ({self.server.max_utterances_per_client}) must be less than the "
+                f"recognizer's {slots} slots ([stt] max_concurrent_decodes + max_queued_decodes), or one client "
+                "could hold them all"
+            )
         return self
 
 

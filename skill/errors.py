@@ -6,11 +6,21 @@ protocol error event or an exit code at exactly one boundary each.
 
 from __future__ import annotations
 
+import logging
+from typing import ClassVar
+
+log = logging.getLogger(__name__)
+
 
 class SkillError(Exception):
-    """Base of every error the skill raises on purpose. `code` is a stable machine name."""
+    """Base of every error the skill raises on purpose. `code` is a stable machine name.
+
+    `public`, when set, is all a client is told: the message then names engine internals (worker
+    exit codes, model paths) that are the operator's business and go to the log instead.
+    """
 
     code = "skill_error"
+    public: ClassVar[str | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -37,18 +47,21 @@ class ModelError(SkillError):
     """A speech model is missing, corrupt or cannot be fetched (offline)."""
 
     code = "model_unavailable"
+    public = "a speech model is not available on this server"
 
 
 class RecognitionError(SkillError):
     """The speech-to-text engine failed or timed out."""
 
     code = "recognition_failed"
+    public = "speech recognition failed; please say it again"
 
 
 class SynthesisError(SkillError):
     """The text-to-speech engine failed or timed out."""
 
     code = "synthesis_failed"
+    public = "speech synthesis failed; please try again"
 
 
 class OutputError(SkillError):
@@ -61,3 +74,11 @@ class OverloadedError(SkillError):
     """Too much work in flight; the caller should retry later."""
 
     code = "overloaded"
+
+
+def client_message(exc: SkillError) -> str:
+    """What a client may read of `exc`; a detail kept from it is logged here, once."""
+    if exc.public is None:
+        return exc.message
+    log.warning("%s: %s", exc.code, exc.message)
+    return exc.public

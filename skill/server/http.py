@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, web
 
 from skill.app import Skill, build_skill
 from skill.config import Settings
-from skill.errors import InputError
+from skill.errors import InputError, SkillError
 from skill.events import Answer, Failed
 from skill.web import add_web_routes
 
@@ -28,7 +28,7 @@ from .alexa.verify import CertFetcher, RequestVerifier
 from .answer_audio import as_json_audio, speak
 from .audio_in import decode_request_audio, parse_json, read_body, require_json
 from .errors import status_for
-from .limits import PerClient, RateLimiter, StreamSlots
+from .limits import UTTERANCES, PerClient, RateLimiter, StreamSlots
 from .metrics import EngineStatus, Metrics
 from .middleware import boundary, error_response, guard
 from .openapi import openapi_document
@@ -110,7 +110,7 @@ async def _preload_ctx(app: web.Application) -> AsyncIterator[None]:
             status.stt_loaded, status.stt_note = True, skill.engine_note
         except Exception as exc:  # reported by /healthz; requests get the error too
             log.exception("speech recognizer failed to load")
-            status.stt_error = str(exc)
+            status.stt_error = _public(exc, "failed to load (see the log)")
 
     async def load_tts() -> None:
         try:
@@ -118,13 +118,18 @@ async def _preload_ctx(app: web.Application) -> AsyncIterator[None]:
             status.tts_loaded = True
         except Exception as exc:
             log.exception("text-to-speech failed to start")
-            status.tts_error = str(exc)
+            status.tts_error = _public(exc, "failed to start (see the log)")
 
     tasks = [asyncio.create_task(load_stt(), name="preload-stt"), asyncio.create_task(load_tts(), name="preload-tts")]
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _public(exc: Exception, otherwise: str) -> str:
+    """/healthz is unauthenticated: it names what failed, the log says why."""
+    return (exc.public if isinstance(exc, SkillError) else None) or otherwise
 
 
 def _answer_response(result: Answer | Failed) -> web.Response:
@@ -150,8 +155,10 @@ async def listen(request: web.Request) -> web.Response:
     body = await read_body(request, settings)
     with metrics.timed("decode"):
         pcm = await decode_request_audio(request, body, settings.max_audio_s)
-    share = request.app[keys.PER_CLIENT].hold("listens", request.remote or "unknown", settings.max_listens_per_client)
-    with share, metrics.timed("recognize+answer"):
+    shares, client = request.app[keys.PER_CLIENT], request.remote or "unknown"
+    share = shares.hold("listens", client, settings.max_listens_per_client)
+    utterance = shares.hold(UTTERANCES, client, settings.max_utterances_per_client)
+    with share, utterance, metrics.timed("recognize+answer"):
         result = await skill.listen(pcm, session)
     if isinstance(result, Failed):
         return _answer_response(result)

@@ -65,6 +65,9 @@ class StreamSlots:
             self._sessions.discard(session)
 
 
+UTTERANCES = "utterances being recognized"  # one share across every door that hears speech
+
+
 class PerClient:
     """How many of one kind of long-running work (streams, listens, connections) each client address
     has open: one client may take its share, never the whole server."""
@@ -95,3 +98,24 @@ class PerClient:
             yield
         finally:
             self.release(kind, client)
+
+
+class ClientShare:
+    """One holder's claim on a client's share of one kind of work (an utterance on a connection
+    that hears many): taken at most once while held, and given back at most once."""
+
+    def __init__(self, shares: PerClient, kind: str, client: str, limit: int) -> None:
+        self._shares, self._kind, self._client, self._limit = shares, kind, client, limit
+        self.held = False
+
+    def take(self) -> None:
+        if self.held:
+            return
+        if not self._shares.acquire(self._kind, self._client, self._limit):
+            raise OverloadedError(f"this client already has {self._limit} {self._kind}, its share; try again shortly")
+        self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self._shares.release(self._kind, self._client)

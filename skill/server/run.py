@@ -91,7 +91,8 @@ async def start_servers(settings: Settings, skill: Skill, **app_options: Any) ->
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
         http_port = _bound_port(runner)
-        wyoming = await start_wyoming(skill, server, metrics) if server.wyoming_enabled else None
+        shares = app[keys.PER_CLIENT]
+        wyoming = await start_wyoming(skill, server, metrics, shares) if server.wyoming_enabled else None
     except BaseException:
         await runner.cleanup()
         raise

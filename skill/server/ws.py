@@ -25,13 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
-from skill.errors import AudioError, SkillError
+from skill.errors import AudioError, SkillError, client_message
 from skill.events import Answer, AudioCancel, AudioChunk, AudioEnd, Event, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from . import keys
 from .answer_audio import speak
 from .audio_in import validation_message
+from .limits import UTTERANCES, ClientShare
 from .metrics import Metrics
 from .schemas import ErrorBody, session_id
 from .streamed_audio import TooLong, Utterance, chunks
@@ -66,7 +67,10 @@ async def stream_route(request: web.Request) -> web.StreamResponse:
         slots.sockets.add(ws)
         metrics = app[keys.METRICS]
         metrics.active_streams += 1
-        conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session)
+        utterance = ClientShare(
+            app[keys.PER_CLIENT], UTTERANCES, request.remote or "unknown", settings.max_utterances_per_client
+        )
+        conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session, utterance)
         try:
             await conversation.run(speak_default=request.query.get("speak", "1") not in ("0", "false", "no"))
         except ConnectionResetError:  # the client left while we were sending (a closed browser tab)
@@ -82,9 +86,16 @@ async def stream_route(request: web.Request) -> web.StreamResponse:
 
 class StreamConversation:
     def __init__(
-        self, ws: web.WebSocketResponse, skill: Skill, metrics: Metrics, settings: ServerSettings, session: str
+        self,
+        ws: web.WebSocketResponse,
+        skill: Skill,
+        metrics: Metrics,
+        settings: ServerSettings,
+        session: str,
+        utterance: ClientShare,
     ) -> None:
         self.ws, self.skill, self.metrics, self.settings, self.session = ws, skill, metrics, settings, session
+        self.utterance = utterance  # this client's share of the recognizer, held while an utterance is open
         self.incoming = Utterance(settings.max_audio_s)
         self.speak_on = True
         self.speak_rate: int | None = None
@@ -174,6 +185,12 @@ class StreamConversation:
             return
         if not pcm:
             return
+        try:
+            self.utterance.take()
+        except SkillError as exc:  # one error for the utterance; the rest of it is dropped
+            self.incoming.drop()
+            await self.error(exc.code, exc.message)
+            return
         self._open = True
         with self.metrics.timed("recognize-chunk"):
             await self.relay(AudioChunk(session=self.session, pcm=pcm))
@@ -214,7 +231,7 @@ class StreamConversation:
         try:
             spoken = await speak(self.skill, self.metrics, text, self.speak_rate)
         except SkillError as exc:
-            await self.error(exc.code, exc.message)
+            await self.error(exc.code, client_message(exc))
             return
         pcm = spoken.pcm
         await self.send(AudioStartMessage(rate=spoken.sample_rate, bytes=len(pcm)))
@@ -232,4 +249,5 @@ class StreamConversation:
 
     def _reset(self) -> None:
         self._open = False
+        self.utterance.give_back()
         self.incoming.reset()

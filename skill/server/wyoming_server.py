@@ -45,12 +45,12 @@ with warnings.catch_warnings():
 from intents.safety import OUT_OF_SCOPE
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
-from skill.errors import AudioError, InputError, SkillError
+from skill.errors import AudioError, InputError, SkillError, client_message
 from skill.events import AudioCancel, AudioChunk, AudioEnd, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from .answer_audio import speak
-from .limits import PerClient
+from .limits import UTTERANCES, ClientShare, PerClient
 from .metrics import Metrics
 from .schemas import session_id
 from .streamed_audio import TooLong, Utterance, chunks
@@ -211,6 +211,7 @@ class SkillEventHandler(AsyncEventHandler):
         self._asr_session: str | None = None
         self._language: str | None = None
         self._incoming = Utterance(settings.max_audio_s)
+        self._utterance = ClientShare(shares, UTTERANCES, self.client, settings.max_utterances_per_client)
 
     async def run(self) -> None:
         limit, share = self.settings.wyoming_max_connections, self.settings.wyoming_max_per_client
@@ -259,7 +260,7 @@ class SkillEventHandler(AsyncEventHandler):
             await self._error("bad_event", f"malformed {event.type} event: {exc}")
             return False
         except SkillError as exc:
-            await self._error(exc.code, exc.message)
+            await self._error(exc.code, client_message(exc))
             return True
 
     async def _dispatch(self, event: Event) -> bool:
@@ -285,6 +286,11 @@ class SkillEventHandler(AsyncEventHandler):
 
     async def _begin_asr(self, language: str | None) -> None:
         await self._cancel_asr()
+        try:
+            self._utterance.take()
+        except SkillError:
+            self._incoming.drop()  # one error for the utterance, not one per chunk
+            raise
         self._asr_session = session_id(None, prefix="wyoming-asr:")
         self._language = language
         self._incoming.reset()
@@ -312,6 +318,7 @@ class SkillEventHandler(AsyncEventHandler):
                 if isinstance(out, Failed):
                     # One error for the utterance, not one per chunk (a full recognizer refused every chunk).
                     self._asr_session = None
+                    self._utterance.give_back()
                     self._incoming.drop()
                     raise _as_error(out)
 
@@ -322,6 +329,7 @@ class SkillEventHandler(AsyncEventHandler):
         if self._asr_session is None:
             raise AudioError("audio-stop came before any audio")
         session, self._asr_session = self._asr_session, None
+        self._utterance.give_back()  # the recognizer's slot ends with this call, whatever it returns
         with self.metrics.timed("recognize-end"):
             async for out in self.skill.hearing.run(AudioEnd(session=session)):
                 if isinstance(out, Failed):
@@ -357,10 +365,18 @@ class SkillEventHandler(AsyncEventHandler):
         else:
             await self.write_event(Handled(text=result.text, context=reply_context).event())
 
+    async def write_event(self, event: Event) -> None:
+        # A peer that stops reading must not keep its connection, and what it holds, forever.
+        try:
+            await asyncio.wait_for(async_write_event(event, self.writer), self.settings.read_timeout_s)
+        except TimeoutError:
+            self.writer.transport.abort()
+            raise ConnectionResetError(f"the peer took nothing for {self.settings.read_timeout_s:g} s") from None
+
     async def _error(self, code: str, text: str) -> None:
         self.metrics.error("wyoming", code)
         try:
-            await async_write_event(Error(text=text, code=code).event(), self.writer)
+            await self.write_event(Error(text=text, code=code).event())
         except ConnectionError:
             pass
 
@@ -368,6 +384,7 @@ class SkillEventHandler(AsyncEventHandler):
         if self._asr_session is not None:
             await self.skill.hearing.drain(AudioCancel(session=self._asr_session))
             self._asr_session = None
+        self._utterance.give_back()
 
     async def disconnect(self) -> None:
         await self._cancel_asr()  # a peer gone mid-utterance must not keep its decoder
@@ -398,10 +415,10 @@ class WyomingServer(AsyncTcpServer):
             await self._server.wait_closed()
 
 
-async def start_wyoming(skill: Skill, settings: ServerSettings, metrics: Metrics) -> WyomingServer:
+async def start_wyoming(skill: Skill, settings: ServerSettings, metrics: Metrics, shares: PerClient) -> WyomingServer:
+    """`shares` are the HTTP doors' own: a client's share of the recognizer spans every door."""
     info = build_info(skill)
     server = WyomingServer(settings.effective_wyoming_host(), settings.wyoming_port)
-    shares = PerClient()
 
     def factory(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> SkillEventHandler:
         return SkillEventHandler(

@@ -34,10 +34,14 @@ class ServerSettings(BaseModel):
     max_listens_per_client: int = Field(default=4, ge=1)
     max_speech_per_client: int = Field(default=4, ge=1)  # GET /v1/speech being synthesized at once
     wyoming_max_per_client: int = Field(default=12, ge=1)
+    # Utterances one client address may have in the recognizer at once, over every door together
+    # (streams, listens and Wyoming connections each have their own share above, and add up to more).
+    max_utterances_per_client: int = Field(default=8, ge=1)
     wyoming_max_connections: int = Field(default=16, ge=1)  # Home Assistant opens one per request
     rate_per_minute: float = Field(default=120.0, gt=0)  # per client address
     rate_burst: int = Field(default=30, ge=1)
-    read_timeout_s: float = Field(default=10.0, gt=0)  # a request body / Wyoming event must arrive within this
+    # A request body or Wyoming event must arrive within this; a Wyoming peer must take an event within it.
+    read_timeout_s: float = Field(default=10.0, gt=0)
     idle_timeout_s: float = Field(default=60.0, gt=0)  # a WebSocket / Wyoming connection with no message
     keepalive_timeout_s: float = Field(default=15.0, gt=0)  # an idle HTTP keep-alive connection (aiohttp: ~1 h)
     head_timeout_s: float = Field(default=10.0, gt=0)  # a request's line and headers must arrive within this

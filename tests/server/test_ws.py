@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from server_support import T, heard, settings, wav_pcm
 
 from skill.app import Skill
 from skill.audio.pcm import decode_wav
+from skill.errors import RecognitionError
 from skill.server.run import Running, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -262,6 +265,31 @@ async def test_a_refused_utterance_gets_one_busy_error_not_one_per_frame(
     finally:
         for stream in held:
             await stream.aclose()
+
+
+async def test_a_speech_worker_killed_mid_utterance_gives_one_short_error_then_the_next_works(
+    http: aiohttp.ClientSession, base: str, skill: Skill, pcm16k: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = await asyncio.wait_for(skill.speech(), T)
+    half = len(pcm16k) // 2 // CHUNK * CHUNK
+    async with http.ws_connect(f"{base}/v1/stream?speak=0") as ws:
+        await receive(ws)
+        await send_audio(ws, pcm16k[:half])
+        await ws.send_json({"type": "ask", "text": "help"})  # the stream is open and decoding
+        await until(ws, "answer")
+        for pid in service.worker_pids:
+            os.kill(pid, signal.SIGKILL)
+        await send_audio(ws, pcm16k[half:])
+        await ws.send_json({"type": "end"})
+        await send_audio(ws, pcm16k)  # the next utterance, on a fresh worker
+        await ws.send_json({"type": "end"})
+        answer, seen = await until(ws, "answer")
+    errors = [m for m in seen if isinstance(m, dict) and m["type"] == "error"]
+    assert errors == [{"type": "error", "code": "recognition_failed", "message": RecognitionError.public}]
+    assert heard(answer["transcript"])  # not the dead worker's half of the first question
+    assert [m["type"] for m in seen if isinstance(m, dict)].count("answer") == 1
+    detail = [r.getMessage() for r in caplog.records if r.getMessage().startswith("recognition_failed:")]
+    assert detail and "-9" in detail[0]  # the operator's log keeps what the client is not told
 
 
 async def test_one_client_gets_its_share_of_streams_not_all(skill: Skill) -> None:

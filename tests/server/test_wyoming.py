@@ -197,11 +197,32 @@ async def test_pings_alone_do_not_keep_a_connection(skill: Skill) -> None:
     await _holder_is_closed(skill, [Ping(text="still here").event()])
 
 
+async def test_a_peer_that_stops_reading_is_dropped(running: Running) -> None:
+    """Describes asked in a loop and never read: the server's writes back up, and after read_timeout_s
+    (0.5 s here) of that it drops the peer instead of waiting on it for ever."""
+    assert running.wyoming_port is not None
+    before = running.metrics.wyoming_connections
+    reader, writer = await asyncio.open_connection("127.0.0.1", running.wyoming_port)
+    ask = json.dumps({"type": "describe"}).encode() + b"\n"
+    try:
+        with pytest.raises(ConnectionError):
+            for _ in range(2_000_000):  # far more info events than any socket buffer holds
+                writer.write(ask * 100)
+                await asyncio.wait_for(writer.drain(), T)
+    finally:
+        writer.transport.abort()
+    for _ in range(100):
+        if running.metrics.wyoming_connections == before:
+            break
+        await asyncio.sleep(0.02)
+    assert running.metrics.wyoming_connections == before
+
+
 async def test_invented_event_types_do_not_grow_the_metrics(running: Running, base: str) -> None:
     import aiohttp
 
     async with client(running) as c:
-        for n in range(2000):
+        for n in range(10_000):  # the issue's count
             await c.write_event(Event(type=f"made-up-{n}", data={}))
         await c.write_event(Ping(text="done").event())
         assert Pong.is_type((await read(c)).type)
