@@ -40,6 +40,7 @@ ENGINES = ("whisper", "pocketsphinx")
 # scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
 # sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
+    "held-out set 20": ROOT / "tests" / "heldout" / "answers-20.toml",
     "held-out set 19": ROOT / "tests" / "heldout" / "answers-19.toml",
     "held-out set 18": ROOT / "tests" / "heldout" / "answers-18.toml",
     "held-out set 16": ROOT / "tests" / "heldout" / "answers-16.toml",
@@ -55,8 +56,27 @@ ANSWER_SETS = {
     "development set 14": ROOT / "tests" / "dev" / "answers-14.toml",
     "development set 15": ROOT / "tests" / "dev" / "answers-15.toml",
     "development set 17": ROOT / "tests" / "dev" / "answers-17.toml",
+    "development set 21": ROOT / "tests" / "dev" / "answers-21.toml",
 }
 ANSWER_BASELINE = {
+    "held-out set 20": {
+        "commit": "ff3bc5a",
+        "right": [168, 220],
+        "red_flags_escalated": [42, 45],
+        "false_alarms_negated": [4, 25],
+        "declined_out_of_scope": [30, 32],
+        "body_words_mean": 35.3,
+        "body_words_max": 50,
+    },
+    "development set 21": {
+        "commit": "ff3bc5a",
+        "right": [171, 220],
+        "red_flags_escalated": [43, 45],
+        "false_alarms_negated": [5, 25],
+        "declined_out_of_scope": [27, 32],
+        "body_words_mean": 34.6,
+        "body_words_max": 50,
+    },
     "held-out set 19": {
         "commit": "f7504d7",
         "right": [169, 220],

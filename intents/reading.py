@@ -20,6 +20,9 @@ from .normalize import PhraseMap, clean
 HEAD_WORDS = 3
 CUT_MARK = "xx"  # stands where denied or uncovered words were cut
 _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|mom|dad)\b")
+# "marathon training and my calves keep cramping": a topic at the head that turns at once to the
+# speaker's own body is the setting of a story, not the question.
+_STORY_TURN = re.compile(r"^(?:\s*\w+){0,4}?\s+(?:and|but|so) (?:my|i|im|ive|me)\b")
 _CLAUSE_END = re.compile(
     r"[?!;]+|\.(?!\d)"
     # a comma before a new question: "does it help pain, does it help sleep, and when should i worry"
@@ -298,7 +301,9 @@ class FrameReader:
         if _SELF.match(opening):
             return False
         found = self._topics[topic].search(opening)
-        return found is not None and len(opening[: found.start()].split()) <= HEAD_WORDS
+        if found is None or len(opening[: found.start()].split()) > HEAD_WORDS:
+            return False
+        return self.is_question(opening) or not _STORY_TURN.match(opening[found.end() :])
 
     def _asks_something(self, clause: str) -> bool:
         return self._ask_of(clause) is not None or self.is_question(clause) or _TAG_QUESTION.search(clause) is not None

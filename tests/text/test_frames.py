@@ -47,6 +47,13 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "no weakness in my face or arm, nothing one sided, just achy all over since the shots",
         "my legs have slowly got worse for months and i can hardly get up the stairs, is that the b12",
         "does b12 deficiency pain come on all of a sudden or slowly",
+        # feared and ruled out, checked and explained, seen online or on a screen, someone else's what-if
+        "last winter we really thought mum was having a stroke but the doctors ruled it out, why is she so wobbly",
+        "that chest pressure got checked in a and e and it was heartburn, anyway can b12 make my legs ache",
+        "a woman on tiktok said her b12 jab caused a heart attack, which i doubt, do jabs make you sore",
+        "i watched a film where someone had a seizure after an injection, do b12 shots cause cramps",
+        "if someones lips swelled after a shot they would call for help, mine just feel tingly, is that b12",
+        "my husband reckons its my vitamins, why do my feet burn at night",
     ],
 )
 def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
@@ -62,6 +69,8 @@ def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> 
         "i don't know if it's a heart attack",
         "he's not breathing",
         "i don't want to be alive anymore",
+        "i'm not going to be around for much longer, i've written goodbye notes",
+        "my nan took her heart tablets three times today and now she's very sleepy",
     ],
 )
 def test_a_red_flag_that_is_not_denied_still_wins(skill: Skill, text: str) -> None:
@@ -115,6 +124,8 @@ def test_two_questions_are_two_parts_and_the_second_keeps_the_subject(skill: Ski
         ("is ibuprofen ok with b12 shots", False),
         ("i take metformin and my feet burn at night", True),  # the topic is context
         ("i'm vegan and my hands keep tingling, is that b12", True),
+        ("football training and my calves keep cramping, could it be b12", True),  # a setting, then my body
+        ("do sleeping pills help with b12 leg cramps", False),
     ],
 )
 def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text: str, answered: bool) -> None:
