@@ -1083,12 +1083,15 @@ def _answers_md(t: Result) -> list[str]:
         "work, then read), 5 and 8 (measured for several rounds, their misses read in session 6), 12 (110 safety "
         "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read), "
         "13, 14 and 15 (230, 220 and 220 questions written for session 7; each measured as a held-out set first: 13 "
-        "at 1093ded, 14 after the first round, 15 after the second, at 1093ded too; then read). Held-out sets were "
+        "at 1093ded, 14 after the first round, 15 after the second, at 1093ded too; then read), 17 (at f7504d7, "
+        "then read in session 8) and 21 (at ff3bc5a, then read in session 9). Held-out sets were "
         "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
         "check after the word rules, `intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, "
         "written while session 6 worked) at b6a5554 and after; set 16 (220 questions, written while session 7 "
-        "worked, from nothing it changed) once at 1093ded and once at the end of session 7's work. Set 16 is the "
-        "honest figure.",
+        "worked, from nothing it changed) once at 1093ded and once at the end of session 7's work; sets 18 and 19 "
+        "once at f7504d7 and at the end of session 8 (and later); set 20 once at ff3bc5a and once at the end of "
+        "session 9's work. The newest held-out sets are the honest figures: each round gains far more on the "
+        "sets whose misses were read than on fresh ones.",
         "",
         "| | "
         + " | ".join(
