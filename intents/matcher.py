@@ -26,7 +26,7 @@ from . import phrasings
 from .catalog import Catalog, Route
 from .frame import Part, RedFlag
 from .normalize import SLOT_PREFIX, Normalizer, PhraseMap
-from .reading import CUT_MARK, FrameReader
+from .reading import CUT_MARK, FrameReader, Reading
 from .results import IntentMatch, NotRecognized, Understanding
 from .safety import DOSE, EMERGENCY, OUT_OF_SCOPE
 from .semantic import SemanticRedFlags
@@ -194,15 +194,27 @@ class Matcher:
         n = len(names)
         return {t: math.log(1 + n / len(owners)) for t, owners in intents_with.items()}
 
-    def understand(self, text: str, heard_also: Sequence[str] = (), score_routes: bool = False) -> Understanding:
+    def understand(
+        self, text: str, heard_also: Sequence[str] = (), score_routes: bool = False, topic: Part | None = None
+    ) -> Understanding:
         """`heard_also`: what another recognition pass heard; only its red flags count. `score_routes`: a
         routed part's confidence is how well its words match a phrasing (for speech the recognizer doubts),
-        not the fixed ROUTE_CONFIDENCE."""
+        not the fixed ROUTE_CONFIDENCE. `topic`: what the conversation's last answer was about, for a
+        follow-up that names nothing itself (read from the same reading, not a second one)."""
+        result, reading = self._understand(text, heard_also, score_routes)
+        if topic is not None and reading is not None and self.wants_context(result):
+            return self._in_context(reading, result, topic, score_routes)
+        return result
+
+    def _understand(
+        self, text: str, heard_also: Sequence[str], score_routes: bool
+    ) -> tuple[Understanding, Reading | None]:
+
         heard = self._norm.surface(text)
         surface = [self._correct(t) for t in heard]
         surface_text = " ".join(surface)
         if not surface:
-            return NotRecognized(text=surface_text)
+            return NotRecognized(text=surface_text), None
         # Safety reads the words as said (numbers included, nothing snapped to a known word), then as corrected.
         corrected = [h if h in self._denying else c for h, c in zip(heard, surface, strict=True)]
         reading = self.reader.read(text, [" ".join(corrected)] if corrected != heard else [], heard_also)
@@ -220,7 +232,7 @@ class Matcher:
         if frame.red_flags:
             flag = frame.red_flags[0]
             slots = {"trigger": flag.words, "kind": flag.kind}
-            return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame)
+            return IntentMatch(intent=EMERGENCY, slots=slots, confidence=1.0, text=surface_text, frame=frame), reading
         # In a question of several parts, a topic named in one part holds back only that part ("how
         # often should i get my jabs and why do they make me ache": the why is still answered).
         several = len(frame.parts) > 1
@@ -242,18 +254,18 @@ class Matcher:
                 confidence=first.confidence,
                 text=surface_text,
                 frame=frame,
-            )
+            ), reading
         if frame.uncovered:
             intent = DOSE if frame.uncovered[0] == "dose" else OUT_OF_SCOPE
             slots = {"trigger": frame.uncovered[0]}
-            return IntentMatch(intent=intent, slots=slots, confidence=1.0, text=surface_text, frame=frame)
+            return IntentMatch(intent=intent, slots=slots, confidence=1.0, text=surface_text, frame=frame), reading
         best = max(understood, key=lambda u: u[0].confidence, default=None)
         return NotRecognized(
             text=surface_text,
             best_guess=best[1] if best else None,
             confidence=best[0].confidence if best else 0.0,
             frame=frame,
-        )
+        ), reading
 
     def wants_context(self, result: Understanding) -> bool:
         """A follow-up that names no subject of its own ("is that normal", "and sick?", "how do we find
@@ -267,10 +279,9 @@ class Matcher:
             return not frame.symptoms  # "my feet burn at night" is a question of its own
         return True
 
-    def in_context(self, text: str, result: Understanding, topic: Part, score_routes: bool = False) -> Understanding:
-        """`result` read again with the subject of `topic` (the part the last answer answered), and its
-        ask and symptoms where this question names none. A reading that finds no intent changes nothing."""
-        reading = self.reader.read(text)
+    def _in_context(self, reading: Reading, result: Understanding, topic: Part, score_routes: bool) -> Understanding:
+        """`result` understood again with the subject of `topic` (the part the last answer answered), and
+        its ask and symptoms where this question names none. One that finds no intent changes nothing."""
         parts = []
         before = result.frame.parts if len(result.frame.parts) == len(reading.frame.parts) else reading.frame.parts
         for part, remainder, was in zip(reading.frame.parts, reading.remainders, before, strict=True):

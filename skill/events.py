@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handlers.context import Conversation
 from intents.frame import QuestionFrame
 from intents.results import IntentMatch, NotRecognized
 
@@ -74,6 +75,7 @@ class Understood(_Event):
     type: Literal["understood"] = "understood"
     result: Annotated[IntentMatch | NotRecognized, Field(discriminator="kind")]
     transcript: str | None = None
+    conversation: Conversation | None = None  # the session as understanding read it (None: not read)
 
 
 class Answer(_Event):

@@ -34,14 +34,13 @@ class Understander:
             spoken = event if isinstance(event, Transcript) else None
             doubted = spoken is not None and not spoken.in_domain and bool(spoken.text.strip())
             heard_also = spoken.heard_also if spoken is not None else ()
+            # Fetched once here and handed on, so the responder does not fetch it again (a Redis round trip).
+            conversation = await self._sessions.get(event.session) if self._sessions is not None else None
+            topic = conversation.topic if conversation is not None else None
             if self._matcher.semantic is None:
-                result = self._matcher.understand(event.text, heard_also, score_routes=doubted)
+                result = self._matcher.understand(event.text, heard_also, doubted, topic)
             else:  # the embedding model takes milliseconds: keep the event loop free meanwhile
-                result = await asyncio.to_thread(self._matcher.understand, event.text, heard_also, doubted)
-            if self._sessions is not None and self._matcher.wants_context(result):
-                topic = (await self._sessions.get(event.session)).topic
-                if topic is not None:
-                    result = self._matcher.in_context(event.text, result, topic, doubted)
+                result = await asyncio.to_thread(self._matcher.understand, event.text, heard_also, doubted, topic)
             transcript = spoken.text if spoken is not None else None
             if spoken is not None and doubted:
                 # The recognizer doubts the speech is on topic: refuse, unless the words still name a
@@ -56,7 +55,7 @@ class Understander:
                         confidence=spoken.confidence,
                         text=event.text,
                     )
-            yield Understood(session=event.session, result=result, transcript=transcript)
+            yield Understood(session=event.session, result=result, transcript=transcript, conversation=conversation)
         else:
             yield event
 
@@ -72,7 +71,8 @@ class Responder:
         if not isinstance(event, Understood):
             yield event
             return
-        outcome = respond(event.result, await self._sessions.get(event.session), self._kb)
+        conversation = event.conversation or await self._sessions.get(event.session)
+        outcome = respond(event.result, conversation, self._kb)
         if outcome.reply.end_session:
             await self._sessions.end(event.session)
         else:

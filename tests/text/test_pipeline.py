@@ -107,6 +107,27 @@ async def test_follow_up_needs_the_same_session(skill: Skill) -> None:
     assert other.facts == ("compare.onset.deficiency", "compare.onset.injection")  # type: ignore[union-attr]
 
 
+async def test_each_question_reads_its_session_once(skill: Skill, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The understanding stage hands the conversation it read to the responder (with Redis sessions each
+    read is a round trip), and a follow-up is read once, with the last answer's topic."""
+    reads: list[str] = []
+    get = skill.sessions.get
+
+    async def counted(session_id: str) -> Conversation:
+        reads.append(session_id)
+        return await get(session_id)
+
+    monkeypatch.setattr(skill.sessions, "get", counted)
+    understand = skill.matcher.reader.read
+    readings: list[str] = []
+    monkeypatch.setattr(skill.matcher.reader, "read", lambda text, *a: readings.append(text) or understand(text, *a))
+    await skill.ask("do b12 shots make you sore", "once")
+    follow_up = await skill.ask("how long does that last", "once")
+    assert reads == ["once", "once"]
+    assert readings == ["do b12 shots make you sore", "how long does that last"]
+    assert follow_up.facts == ("compare.onset.injection", "doctor.severe_side_effects")  # type: ignore[union-attr]
+
+
 async def test_sessions_expire_when_idle_and_are_bounded() -> None:
     now = [0.0]
     store = SessionStore(idle_timeout_s=10, max_sessions=2, clock=lambda: now[0])
