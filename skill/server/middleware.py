@@ -90,6 +90,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         _check_origin(request, settings)
     if request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return await handler(request)
+    _check_cross_site(request, settings)
     # The rate limit first, so guessing the token costs as much as using it.
     request.app[keys.LIMITER].check(request.remote or "unknown")
     if settings.token is not None and not _alexa_signed(request):
@@ -132,6 +133,16 @@ def _check_origin(request: web.Request, settings: ServerSettings) -> None:
     own = f"{request.scheme}://{request.headers.get('Host', '')}".lower()
     if origin.lower() != own and origin.rstrip("/") not in settings.allowed_origins:
         raise Forbidden(f"requests from {origin[:80]!r} are not allowed; add it to [server] allowed_origins")
+
+
+def _check_cross_site(request: web.Request, settings: ServerSettings) -> None:
+    # A GET carries no Origin when another site's page embeds it (<audio src=".../v1/speech?text=...">
+    # would make us speak for that page, and use our CPU); browsers do say where it came from.
+    if request.headers.get("Sec-Fetch-Site", "").lower() != "cross-site":
+        return
+    origin = request.headers.get("Origin", "")
+    if origin.rstrip("/") not in settings.allowed_origins:
+        raise Forbidden("requests from other sites' pages are not served; add the page to [server] allowed_origins")
 
 
 def _host_name(host: str) -> str:

@@ -342,6 +342,25 @@ async def test_other_sites_and_rebound_names_are_refused(
     await assert_still_serving(http, base)
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, 403),  # <audio src> on another site's page: no Origin, but this
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}, 403),
+        ({"Sec-Fetch-Site": "same-origin"}, 200),  # our own page
+        ({"Sec-Fetch-Site": "none"}, 200),  # typed into the address bar
+        ({}, 200),  # not a browser
+    ],
+)
+async def test_another_sites_page_cannot_make_us_speak(
+    http: aiohttp.ClientSession, base: str, headers: dict[str, str], status: int
+) -> None:
+    async with http.get(f"{base}/v1/speech", params={"text": "hello"}, headers=headers) as resp:
+        assert resp.status == status, await resp.text()
+        if status == 403:
+            assert (await resp.json())["code"] == "forbidden"
+
+
 async def test_a_cross_site_websocket_is_refused_before_the_upgrade(http: aiohttp.ClientSession, base: str) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await asyncio.wait_for(http.ws_connect(f"{base}/v1/stream", headers={"Origin": "http://evil.example"}), T)
