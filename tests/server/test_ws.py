@@ -345,3 +345,43 @@ async def test_crumbs_of_audio_and_bare_ends_do_not_keep_a_stream_slot(skill: Sk
         await holder.send_json({"type": "end"})
 
     await _holder_is_closed_and_its_slot_freed(skill, crumbs, within_s=4.0)
+
+
+async def _real_time_question(base: str, pcm: bytes, address: str) -> tuple[str, Any]:
+    """One speaker on its own address: the question in 20-ms frames at real-time pace, then its answer.
+    ("refused", status) when the server is full, ("answered", transcript) or ("errors", [...])."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        try:
+            ws = await http.ws_connect(f"{base}/v1/stream?speak=0")
+        except aiohttp.WSServerHandshakeError as exc:
+            return "refused", exc.status
+        async with ws:
+            await receive(ws)
+            for i in range(0, len(pcm), 640):
+                await ws.send_bytes(pcm[i : i + 640])
+                await asyncio.sleep(0.02)
+            await ws.send_json({"type": "end"})
+            errors = []
+            while True:
+                msg = await asyncio.wait_for(ws.receive_json(), 60)
+                if msg["type"] == "error":
+                    errors.append(msg)
+                elif msg["type"] == "answer":
+                    return ("answered", msg["transcript"]) if not errors else ("errors", errors)
+
+
+@pytest.mark.parametrize("speakers", [8, 16])
+async def test_real_time_streams_up_to_twice_the_limit_are_each_answered_or_refused_once(
+    base: str, pcm16k: bytes, speakers: int
+) -> None:
+    """The default limits (8 streams, 4 a client, 16 recognizer slots): eight speakers on four addresses are
+    all answered; sixteen get eight answers and eight clean refusals at the door, never errors mid-question."""
+    outcomes = await asyncio.gather(
+        *(_real_time_question(base, pcm16k, f"127.0.0.{2 + n % 4}") for n in range(speakers))
+    )
+    answered = [what for kind, what in outcomes if kind == "answered"]
+    assert all(heard(t) for t in answered), answered
+    assert all(kind != "errors" for kind, _ in outcomes), outcomes
+    assert all(what == 503 for kind, what in outcomes if kind == "refused"), outcomes
+    assert len(answered) >= 8
