@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 class SkillError(Exception):
     """Base of every error the skill raises on purpose. `code` is a stable machine name.
 
-    `public`, when set, is all a client is told: the message then names engine internals (worker
-    exit codes, model paths) that are the operator's business and go to the log instead.
+    `public`, when set, is all a network client is told: the message then names engine internals
+    (worker exit codes, model paths) that are the operator's business and go to the log instead.
     """
 
     code = "skill_error"
@@ -76,9 +76,14 @@ class OverloadedError(SkillError):
     code = "overloaded"
 
 
-def client_message(exc: SkillError) -> str:
-    """What a client may read of `exc`; a detail kept from it is logged here, once."""
-    if exc.public is None:
-        return exc.message
-    log.warning("%s: %s", exc.code, exc.message)
-    return exc.public
+_PUBLIC = {cls.code: cls.public for cls in (ModelError, RecognitionError, SynthesisError) if cls.public}
+
+
+def public_message(code: str, message: str) -> str:
+    """What a network client may read of an error; a detail kept from it is logged here, once. (The
+    command line shows the whole message: its user is the operator.)"""
+    public = _PUBLIC.get(code)
+    if public is None:
+        return message
+    log.warning("%s: %s", code, message)
+    return public

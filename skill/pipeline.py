@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from .errors import InputError, SkillError, client_message
+from .errors import InputError, SkillError
 from .events import Answer, Event, Failed, TextQuery
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class Pipeline:
             async for out in self._through(event, 0):
                 yield out
         except SkillError as exc:
-            yield Failed(session=event.session, code=exc.code, message=client_message(exc))
+            yield Failed(session=event.session, code=exc.code, message=exc.message)
         except Exception:  # a bug must not take the server down with it
             log.exception("pipeline failed on %s", event.type)
             yield Failed(

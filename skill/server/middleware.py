@@ -13,7 +13,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from skill.errors import SkillError, client_message
+from skill.errors import SkillError, public_message
 from skill.settings.server import ServerSettings, is_loopback
 
 from . import keys
@@ -30,7 +30,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    body = ErrorBody(code=code, message=message).model_dump_json()
+    body = ErrorBody(code=code, message=public_message(code, message)).model_dump_json()
     return web.Response(status=status, text=body, content_type="application/json")
 
 
@@ -48,7 +48,7 @@ async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except SkillError as exc:
         status = exc.status if isinstance(exc, ApiError) else status_for(exc.code)
-        response = error_response(status, exc.code, client_message(exc))
+        response = error_response(status, exc.code, exc.message)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
         if isinstance(exc, RequestTimeout):

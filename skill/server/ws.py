@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
-from skill.errors import AudioError, SkillError, client_message
+from skill.errors import AudioError, SkillError, public_message
 from skill.events import Answer, AudioCancel, AudioChunk, AudioEnd, Event, Failed, Transcript
 from skill.settings.server import ServerSettings
 
@@ -132,7 +132,7 @@ class StreamConversation:
 
     async def error(self, code: str, message: str) -> None:
         self.metrics.error("ws", code)
-        await self.send(ErrorBody(code=code, message=message))
+        await self.send(ErrorBody(code=code, message=public_message(code, message)))
 
     async def command(self, text: str) -> bool:
         """Handle one text message; whether it was progress (an end of speech or a question)."""
@@ -231,7 +231,7 @@ class StreamConversation:
         try:
             spoken = await speak(self.skill, self.metrics, text, self.speak_rate)
         except SkillError as exc:
-            await self.error(exc.code, client_message(exc))
+            await self.error(exc.code, exc.message)
             return
         pcm = spoken.pcm
         await self.send(AudioStartMessage(rate=spoken.sample_rate, bytes=len(pcm)))

@@ -45,7 +45,7 @@ with warnings.catch_warnings():
 from intents.safety import OUT_OF_SCOPE
 from skill.app import Skill
 from skill.audio.pcm import PcmFormat
-from skill.errors import AudioError, InputError, SkillError, client_message
+from skill.errors import AudioError, InputError, SkillError, public_message
 from skill.events import AudioCancel, AudioChunk, AudioEnd, Failed, Transcript
 from skill.settings.server import ServerSettings
 
@@ -260,7 +260,7 @@ class SkillEventHandler(AsyncEventHandler):
             await self._error("bad_event", f"malformed {event.type} event: {exc}")
             return False
         except SkillError as exc:
-            await self._error(exc.code, client_message(exc))
+            await self._error(exc.code, exc.message)
             return True
 
     async def _dispatch(self, event: Event) -> bool:
@@ -359,7 +359,8 @@ class SkillEventHandler(AsyncEventHandler):
             result = await self.skill.ask(transcript.text, session)
         reply_context = {**context, "conversation_id": session.removeprefix("wyoming:")}
         if isinstance(result, Failed):
-            await self.write_event(NotHandled(text=result.message, context=reply_context).event())
+            said = public_message(result.code, result.message)
+            await self.write_event(NotHandled(text=said, context=reply_context).event())
         elif result.intent in (None, OUT_OF_SCOPE):  # not ours to answer: the text says so, HA may fall back
             await self.write_event(NotHandled(text=result.text, context=reply_context).event())
         else:
@@ -376,7 +377,7 @@ class SkillEventHandler(AsyncEventHandler):
     async def _error(self, code: str, text: str) -> None:
         self.metrics.error("wyoming", code)
         try:
-            await self.write_event(Error(text=text, code=code).event())
+            await self.write_event(Error(text=public_message(code, text), code=code).event())
         except ConnectionError:
             pass
 
