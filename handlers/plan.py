@@ -97,6 +97,9 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
         # "why do my legs ache after the jab": the reasons given for that symptom on that side.
         # A symptom with no reason given on that side: what the facts do say of it there.
         reasons = [f for s in (named or told) for f in (s.why(side or "deficiency") or s.on(side or "deficiency"))]
+        if part.subject is None:
+            # "why do my feet burn" (B12 unnamed): that it is a sign of low B12 first, then why.
+            reasons = [f for s in named for f in s.on("deficiency")[:1]] + reasons
         if reasons:
             planned.facts = _unique(reasons + planned.facts)
         return

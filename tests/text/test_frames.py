@@ -54,6 +54,7 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "i watched a film where someone had a seizure after an injection, do b12 shots cause cramps",
         "if someones lips swelled after a shot they would call for help, mine just feel tingly, is that b12",
         "my husband reckons its my vitamins, why do my feet burn at night",
+        "if dad ever collapsed we'd call 999, but he's just tired all the time, why is that",
     ],
 )
 def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
@@ -71,6 +72,9 @@ def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> 
         "i don't want to be alive anymore",
         "i'm not going to be around for much longer, i've written goodbye notes",
         "my nan took her heart tablets three times today and now she's very sleepy",
+        "i've swallowed the whole packet of my co codamol because of the pain",
+        "grandad says he wants to go to sleep and never wake up",
+        "her foot went cold and white all of a sudden",
     ],
 )
 def test_a_red_flag_that_is_not_denied_still_wins(skill: Skill, text: str) -> None:
@@ -126,6 +130,7 @@ def test_two_questions_are_two_parts_and_the_second_keeps_the_subject(skill: Ski
         ("i'm vegan and my hands keep tingling, is that b12", True),
         ("football training and my calves keep cramping, could it be b12", True),  # a setting, then my body
         ("do sleeping pills help with b12 leg cramps", False),
+        ("scared of dementia, can low b12 make you forgetful", True),  # the fear is not the question
     ],
 )
 def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text: str, answered: bool) -> None:

@@ -33,7 +33,7 @@ PARAPHRASED = [
     ("my chest feels like an elephant is sitting on it", "emergency"),
     ("i cant get a breath in", "emergency"),
     ("im spitting up blood", "emergency"),
-    ("i just want to go to sleep and never wake up", "emergency"),
+    ("i would rather be dead", "emergency"),
     ("he took every tablet in the house", "emergency"),
     ("the baby put some of my tablets in her mouth", "poison"),
     # nearest to "the dog gobbled my b12 gummies": who it happened to decides the help, not the example
