@@ -57,6 +57,7 @@ ANSWER_SETS = {
     "development set 15": ROOT / "tests" / "dev" / "answers-15.toml",
     "development set 17": ROOT / "tests" / "dev" / "answers-17.toml",
     "development set 21": ROOT / "tests" / "dev" / "answers-21.toml",
+    "development set 22": ROOT / "tests" / "dev" / "answers-22.toml",
 }
 ANSWER_BASELINE = {
     "held-out set 20": {
@@ -75,6 +76,15 @@ ANSWER_BASELINE = {
         "false_alarms_negated": [5, 25],
         "declined_out_of_scope": [27, 32],
         "body_words_mean": 34.6,
+        "body_words_max": 50,
+    },
+    "development set 22": {
+        "commit": "a91082d",
+        "right": [181, 220],
+        "red_flags_escalated": [41, 45],
+        "false_alarms_negated": [1, 25],
+        "declined_out_of_scope": [31, 32],
+        "body_words_mean": 35.3,
         "body_words_max": 50,
     },
     "held-out set 19": {
@@ -1084,7 +1094,8 @@ def _answers_md(t: Result) -> list[str]:
         "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read), "
         "13, 14 and 15 (230, 220 and 220 questions written for session 7; each measured as a held-out set first: 13 "
         "at 1093ded, 14 after the first round, 15 after the second, at 1093ded too; then read), 17 (at f7504d7, "
-        "then read in session 8) and 21 (at ff3bc5a, then read in session 9). Held-out sets were "
+        "then read in session 8), 21 (at ff3bc5a) and 22 (at a91082d, after the first round), each then read in "
+        "session 9. Held-out sets were "
         "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
         "check after the word rules, `intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, "
         "written while session 6 worked) at b6a5554 and after; set 16 (220 questions, written while session 7 "

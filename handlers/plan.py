@@ -110,14 +110,14 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
         return
     if side is None:
         # "could my tingling be B12?": low B12's facts where they speak of it, else the shots'.
-        found = [f for s in named for f in (s.deficiency or s.injection)]
-        planned.facts = _unique(found) or planned.facts
+        found = _by_turns([s.deficiency or s.injection for s in named])
+        planned.facts = found or planned.facts
         planned.wide = len({(s.deficiency or s.injection)[:1] for s in named} - {()}) > 1
         side = "deficiency" if any(s.deficiency for s in named) else "injection"
     else:
-        own = [f for s in named for f in s.on(side)]
+        own = _by_turns([s.on(side) for s in named])
         if own:
-            planned.facts = _unique(own)
+            planned.facts = own
             planned.wide = len({s.on(side)[0] for s in named if s.on(side)}) > 1
         else:
             other: Side = "injection" if side == "deficiency" else "deficiency"
@@ -206,6 +206,12 @@ def has_side_variants(kb: KnowledgeBase, intent: str, slots: dict[str, str], sid
             None,
         )
     return False
+
+
+def _by_turns(lists: list[tuple[str, ...]]) -> list[str]:
+    """Each symptom's first fact, then each one's second...: "numb feet and always exhausted" is
+    answered for both before the word budget runs out."""
+    return _unique([f for i in range(max(map(len, lists), default=0)) for facts in lists for f in facts[i : i + 1]])
 
 
 def _unique(items: list[str]) -> list[str]:

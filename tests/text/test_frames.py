@@ -325,3 +325,24 @@ def test_the_same_condition_reported_is_still_an_emergency(skill: Skill, text: s
 def test_feel_like_my_keeps_the_denial_in_scope(skill: Skill, text: str, alarm: bool) -> None:
     result = skill.matcher.understand(text)
     assert (isinstance(result, IntentMatch) and result.intent == "emergency") is alarm, result
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        # B12 unnamed: first that it is a sign of low B12, then why
+        ("why do my hands burn at night", ("symptom.pins_and_needles", "deficiency.myelin")),
+        ("why does low b12 cause nerve damage", ("deficiency.myelin",)),  # named: the why alone leads
+        # two symptoms: the first fact of each before the word budget runs out
+        (
+            "my toes are numb and i'm exhausted, could it be b12",
+            ("compare.pain_type.deficiency", "symptom.fatigue"),
+        ),
+        ("can low b12 make your feet go numb", ("compare.pain_type.deficiency", "deficiency.neuropathy")),
+    ],
+)
+async def test_symptom_answers_say_what_the_question_needs_first(
+    skill: Skill, text: str, facts: tuple[str, ...]
+) -> None:
+    answer = await skill.ask(text, f"facts-{text}")
+    assert isinstance(answer, Answer) and answer.facts[: len(facts)] == facts, answer
