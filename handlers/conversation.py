@@ -39,6 +39,13 @@ def repeat(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
     return finish([conversation.last_body], match, conversation, kb, facts=conversation.last_facts)
 
 
+def doubt(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
+    """The last answer again ("are you sure?"), as what the source says with its hedges, not as proof."""
+    if conversation.last_body is None:
+        return finish([kb.say.nothing_to_repeat], match, conversation, kb, remember=False)
+    return finish([kb.say.doubt, conversation.last_body], match, conversation, kb, facts=conversation.last_facts)
+
+
 def stop(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) -> Outcome:
     return finish([kb.say.stop], match, conversation, kb, end_session=True, remember=False, health=False)
 

@@ -41,7 +41,7 @@ def answer(match: IntentMatch, conversation: Conversation, kb: KnowledgeBase) ->
         last_slots=planned[0].slots,
         side=kb.side_of(facts) or planned[0].slots.get("side"),
         more=more,
-        why=planned[0].why,
+        why=tuple(f for f in planned[0].why if f not in facts) or planned[0].why,  # a reason not yet given
         offered_more=conversation.offered_more or kb.say.offer_more in parts,
         topic=first if first.subject or first.symptoms else conversation.topic,
     )

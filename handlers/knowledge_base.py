@@ -108,6 +108,7 @@ class Say(BaseModel):
     cancel: str
     offer_more: str
     nothing_to_repeat: str
+    doubt: str
     no_more: str
     no_why: str
     no_context: str

@@ -24,6 +24,7 @@ SPECIAL: dict[str, Handler] = {
     "acknowledge": conv.acknowledge,
     "about_me": conv.about_me,
     "repeat": conv.repeat,
+    "doubt": conv.doubt,
     "stop": conv.stop,
     "goodbye": conv.goodbye,
     "cancel": conv.cancel,

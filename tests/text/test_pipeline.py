@@ -145,3 +145,11 @@ async def test_a_cancel_is_an_event_consumed_by_the_recognizer(skill: Skill) -> 
     # Doors abandon an utterance by sending AudioCancel down the pipeline, never by reaching into a stage.
     assert await skill.pipeline.drain(AudioCancel(session="never-spoke")) == []  # nothing to cancel: no error
     assert await skill.hearing.drain(AudioCancel(session="never-spoke")) == []
+
+
+async def test_are_you_sure_gets_the_last_answer_as_what_the_source_says(skill: Skill) -> None:
+    first = await skill.ask("what is a healing crisis", "doubting")
+    again = await skill.ask("is that real or is it rubbish", "doubting")
+    assert isinstance(first, Answer) and isinstance(again, Answer)
+    assert again.intent == "doubt" and again.text.startswith(skill.knowledge.say.doubt)
+    assert first.text.split(".")[0] in again.text and "practitioners" in again.text  # its hedge kept
