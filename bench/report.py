@@ -40,6 +40,7 @@ ENGINES = ("whisper", "pocketsphinx")
 # scorer: sets 5-8 on the code before the question-frame work (b4d6eda), set 9 before red flags by meaning,
 # sets 10 and 11 before session 6's understanding work (b6a5554).
 ANSWER_SETS = {
+    "held-out set 23": ROOT / "tests" / "heldout" / "answers-23.toml",
     "held-out set 20": ROOT / "tests" / "heldout" / "answers-20.toml",
     "held-out set 19": ROOT / "tests" / "heldout" / "answers-19.toml",
     "held-out set 18": ROOT / "tests" / "heldout" / "answers-18.toml",
@@ -58,8 +59,27 @@ ANSWER_SETS = {
     "development set 17": ROOT / "tests" / "dev" / "answers-17.toml",
     "development set 21": ROOT / "tests" / "dev" / "answers-21.toml",
     "development set 22": ROOT / "tests" / "dev" / "answers-22.toml",
+    "development set 24": ROOT / "tests" / "dev" / "answers-24.toml",
 }
 ANSWER_BASELINE = {
+    "held-out set 23": {
+        "commit": "ff3bc5a",
+        "right": [165, 220],
+        "red_flags_escalated": [43, 45],
+        "false_alarms_negated": [4, 25],
+        "declined_out_of_scope": [31, 32],
+        "body_words_mean": 34.8,
+        "body_words_max": 50,
+    },
+    "development set 24": {
+        "commit": "86297bf",
+        "right": [180, 220],
+        "red_flags_escalated": [41, 45],
+        "false_alarms_negated": [2, 25],
+        "declined_out_of_scope": [31, 32],
+        "body_words_mean": 35.8,
+        "body_words_max": 50,
+    },
     "held-out set 20": {
         "commit": "ff3bc5a",
         "right": [168, 220],
@@ -1094,14 +1114,14 @@ def _answers_md(t: Result) -> list[str]:
         "questions: red flags, denied or past or third-party mentions, alarming idioms; measured once, then read), "
         "13, 14 and 15 (230, 220 and 220 questions written for session 7; each measured as a held-out set first: 13 "
         "at 1093ded, 14 after the first round, 15 after the second, at 1093ded too; then read), 17 (at f7504d7, "
-        "then read in session 8), 21 (at ff3bc5a) and 22 (at a91082d, after the first round), each then read in "
-        "session 9. Held-out sets were "
+        "then read in session 8), 21 (at ff3bc5a), 22 (at a91082d, after the first round) and 24 (at 86297bf, after "
+        "the third), each then read in session 9. Held-out sets were "
         "only measured, never read: set 9 before and after the red flags by meaning (a MiniLM sentence-embedding "
         "check after the word rules, `intents/semantic.py`) and after sessions 6 and 7; set 11 (160 questions, "
         "written while session 6 worked) at b6a5554 and after; set 16 (220 questions, written while session 7 "
         "worked, from nothing it changed) once at 1093ded and once at the end of session 7's work; sets 18 and 19 "
-        "once at f7504d7 and at the end of session 8 (and later); set 20 once at ff3bc5a and once at the end of "
-        "session 9's work. The newest held-out sets are the honest figures: each round gains far more on the "
+        "once at f7504d7 and at the end of session 8 (and later); set 20 at ff3bc5a and after each round of "
+        "session 9; set 23 (written while session 9 worked) at ff3bc5a, at 86297bf and at the end. The newest held-out sets are the honest figures: each round gains far more on the "
         "sets whose misses were read than on fresh ones.",
         "",
         "| | "

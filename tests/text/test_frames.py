@@ -55,6 +55,8 @@ def _understand(skill: Skill, text: str) -> IntentMatch:
         "if someones lips swelled after a shot they would call for help, mine just feel tingly, is that b12",
         "my husband reckons its my vitamins, why do my feet burn at night",
         "if dad ever collapsed we'd call 999, but he's just tired all the time, why is that",
+        "three years ago my brother had a seizure, unrelated, but do b12 jabs cause cramps",
+        "my pins and needles have slowly spread up my legs over a year, is that b12",
     ],
 )
 def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> None:
@@ -75,6 +77,10 @@ def test_denied_or_harmless_mentions_raise_no_alarm(skill: Skill, text: str) -> 
         "i've swallowed the whole packet of my co codamol because of the pain",
         "grandad says he wants to go to sleep and never wake up",
         "her foot went cold and white all of a sudden",
+        "my son says he's going to kill himself",
+        "numbness has been climbing, it's gone up to my waist and into both my arms since this morning",
+        "he fell off the ladder and his arm is pointing the wrong way",
+        "a sudden ripping pain between my shoulders",
     ],
 )
 def test_a_red_flag_that_is_not_denied_still_wins(skill: Skill, text: str) -> None:
@@ -131,6 +137,8 @@ def test_two_questions_are_two_parts_and_the_second_keeps_the_subject(skill: Ski
         ("football training and my calves keep cramping, could it be b12", True),  # a setting, then my body
         ("do sleeping pills help with b12 leg cramps", False),
         ("scared of dementia, can low b12 make you forgetful", True),  # the fear is not the question
+        ("can low b12 make my legs cramp and should i try quinine", True),
+        ("does b12 help your immune system", False),
     ],
 )
 def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text: str, answered: bool) -> None:
