@@ -73,7 +73,7 @@ class OutputError(SkillError):
 class OverloadedError(SkillError):
     """Too much work in flight; the caller should retry later."""
 
-    code = "overloaded"
+    code = "busy"
 
 
 _PUBLIC = {cls.code: cls.public for cls in (ModelError, RecognitionError, SynthesisError) if cls.public}

@@ -52,8 +52,10 @@ class Forbidden(ApiError):
     status = 403
 
 
-class Busy(ApiError):
-    code = "busy"
+class SessionBusy(ApiError):
+    """The session already has an audio stream open (the recognizer keys its decoder by session)."""
+
+    code = "session_busy"
     status = 409
 
 
@@ -75,14 +77,14 @@ _STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "timeout": 408,
-    "busy": 409,
+    "session_busy": 409,
     "too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "internal_error": 500,
     "recognition_failed": 502,
     "synthesis_failed": 502,
-    "overloaded": 503,
+    "busy": 503,
     "model_unavailable": 503,
     "tts_unavailable": 503,
 }

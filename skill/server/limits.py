@@ -12,7 +12,7 @@ from aiohttp import web
 
 from skill.errors import OverloadedError
 
-from .errors import Busy, RateLimited
+from .errors import RateLimited, SessionBusy
 
 
 class RateLimiter:
@@ -57,7 +57,7 @@ class StreamSlots:
         if len(self._sessions) >= self.limit:
             raise OverloadedError(f"too many audio streams open ({self.limit}); try again shortly")
         if session in self._sessions:
-            raise Busy(f"session {session!r} already has an audio stream open")
+            raise SessionBusy(f"session {session!r} already has an audio stream open")
         self._sessions.add(session)
         try:
             yield

@@ -81,9 +81,9 @@ async def test_a_client_at_its_share_is_refused_at_every_door_and_others_are_not
         streams = [await open_utterance(mine, server, pcm) for _ in range(SHARE)]
         try:
             status, body = await listen(mine, server, question_wav)
-            assert status == 503 and body["code"] == "overloaded" and "its share" in body["message"], body
+            assert status == 503 and body["code"] == "busy" and "its share" in body["message"], body
             errors = await wyoming_errors(server, pcm)
-            assert [e.code for e in errors] == ["overloaded"]  # once for the utterance, not once per chunk
+            assert [e.code for e in errors] == ["busy"]  # once for the utterance, not once per chunk
             status, body = await listen(other, server, question_wav)  # another address still has room
             assert status == 200 and heard(body["transcript"]), body
             for ws in streams:  # utterances that end give their share back

@@ -295,7 +295,7 @@ async def test_a_refused_utterance_gets_one_error_not_one_per_chunk(
             while not seen or not Info.is_type(seen[-1].type):
                 seen.append(await read(c))
             errors = [Error.from_event(e) for e in seen if Error.is_type(e.type)]
-            assert len(errors) == 1 and errors[0].code == "overloaded", [e.type for e in seen]
+            assert len(errors) == 1 and errors[0].code == "busy", [e.type for e in seen]
         for stream in held:
             await stream.aclose()
         held = []
