@@ -26,6 +26,10 @@ _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|
 _FEAR = re.compile(
     r"\b(?:worried|worrying|scared|afraid|frightened|concerned|anxious|terrified)(?: (?:about|of|that))?\s*$"
 )
+_ASKED_FROM = re.compile(
+    r"\b(?:from|because of|due to|caused by|down to|blame|do|does|did|can|could|are|is)"
+    r"(?= (?:the|my|his|her|their|those|these|them|it)\b)"
+)
 _STORY_TURN = re.compile(r"^(?:\s*\w+){0,4}?\s+(?:and|but|so) (?:my|i|im|ive|me)\b")
 _CLAUSE_END = re.compile(
     r"[?!;]+|\.(?!\d)"
@@ -281,6 +285,12 @@ class FrameReader:
     def _part(self, piece: str, text: str) -> Part:
         """A part read from what is left once denied and uncovered words are cut from it."""
         subjects = self._subjects_of(text)
+        asked = [m.end() for m in _ASKED_FROM.finditer(text)]
+        if asked and len(subjects) > 1:
+            # "on injections for pernicious anaemia and my legs cramp, is that from the jabs": what it is
+            # asked to come from is the subject, whatever else the story named first.
+            named = self._subjects_of(text[asked[-1] :])
+            subjects = [*named, *(s for s in subjects if s not in named)]
         symptoms = self._found(self._symptoms, text)
         ask = self._ask_of(text)
         if ask == "cause" and not subjects and not symptoms:

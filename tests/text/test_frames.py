@@ -139,6 +139,7 @@ def test_two_questions_are_two_parts_and_the_second_keeps_the_subject(skill: Ski
         ("scared of dementia, can low b12 make you forgetful", True),  # the fear is not the question
         ("can low b12 make my legs cramp and should i try quinine", True),
         ("does b12 help your immune system", False),
+        ("can b12 cure my migraines", False),  # whether it treats the condition is the question
     ],
 )
 def test_an_uncovered_topic_is_refused_and_the_rest_answered(skill: Skill, text: str, answered: bool) -> None:
@@ -354,3 +355,22 @@ async def test_symptom_answers_say_what_the_question_needs_first(
 ) -> None:
     answer = await skill.ask(text, f"facts-{text}")
     assert isinstance(answer, Answer) and answer.facts[: len(facts)] == facts, answer
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("on injections for pernicious anaemia and my legs keep cramping, is that from the jabs", "injection"),
+        ("i have pernicious anaemia and get injections, do the jabs cause cramps", "injection"),
+        ("i get b12 shots, could my pernicious anaemia be causing the aches", "absorption"),
+    ],
+)
+def test_the_subject_is_what_the_question_asks_about_not_the_first_named(skill: Skill, text: str, subject: str) -> None:
+    assert _understand(skill, text).frame.parts[-1].subject == subject
+
+
+def test_a_severe_deficiency_is_not_a_severe_symptom(skill: Skill) -> None:
+    assert (
+        _understand(skill, "on injections for a severe deficiency and my legs ache after each one").frame.severity == ()
+    )
+    assert _understand(skill, "my legs ache severely after each injection").frame.severity == ("severe",)
