@@ -92,7 +92,8 @@ async def start_servers(settings: Settings, skill: Skill, **app_options: Any) ->
         await site.start()
         http_port = _bound_port(runner)
         shares = app[keys.PER_CLIENT]
-        wyoming = await start_wyoming(skill, server, metrics, shares) if server.wyoming_enabled else None
+        limiter = app[keys.LIMITER]
+        wyoming = await start_wyoming(skill, server, metrics, shares, limiter) if server.wyoming_enabled else None
     except BaseException:
         await runner.cleanup()
         raise

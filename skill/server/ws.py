@@ -17,8 +17,10 @@ Every utterance and question on one connection shares its session, so follow-ups
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
@@ -32,6 +34,7 @@ from skill.settings.server import ServerSettings
 from . import keys
 from .answer_audio import speak
 from .audio_in import validation_message
+from .errors import RateLimited
 from .limits import UTTERANCES, ClientShare
 from .metrics import Metrics
 from .schemas import ErrorBody, session_id
@@ -67,10 +70,11 @@ async def stream_route(request: web.Request) -> web.StreamResponse:
         slots.sockets.add(ws)
         metrics = app[keys.METRICS]
         metrics.active_streams += 1
-        utterance = ClientShare(
-            app[keys.PER_CLIENT], UTTERANCES, request.remote or "unknown", settings.max_utterances_per_client
-        )
-        conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session, utterance)
+        client = request.remote or "unknown"
+        utterance = ClientShare(app[keys.PER_CLIENT], UTTERANCES, client, settings.max_utterances_per_client)
+        # Each question asked on the connection counts against the client's request rate, as over HTTP.
+        charge = functools.partial(app[keys.LIMITER].check, client)
+        conversation = StreamConversation(ws, app[keys.SKILL], metrics, settings, session, utterance, charge)
         try:
             await conversation.run(speak_default=request.query.get("speak", "1") not in ("0", "false", "no"))
         except ConnectionResetError:  # the client left while we were sending (a closed browser tab)
@@ -93,9 +97,11 @@ class StreamConversation:
         settings: ServerSettings,
         session: str,
         utterance: ClientShare,
+        charge: Callable[[], None],
     ) -> None:
         self.ws, self.skill, self.metrics, self.settings, self.session = ws, skill, metrics, settings, session
         self.utterance = utterance  # this client's share of the recognizer, held while an utterance is open
+        self.charge = charge  # raises RateLimited when the client is over its request rate
         self.incoming = Utterance(settings.max_audio_s)
         self.speak_on = True
         self.speak_rate: int | None = None
@@ -159,11 +165,20 @@ class StreamConversation:
             await self.end()  # the audio before it was the progress; ends alone do not keep a connection
         elif isinstance(command, CancelMessage):
             await self.abort()
-        else:
+        elif await self.charged():
             with self.metrics.timed("answer"):
                 await self.deliver(await self.skill.ask(command.text, self.session))
             return True
         return False
+
+    async def charged(self) -> bool:
+        """Whether the client may ask one more question now; if not it is told, and nothing else is lost."""
+        try:
+            self.charge()
+        except RateLimited as exc:
+            await self.error(exc.code, exc.message)
+            return False
+        return True
 
     async def start(self, start: StartMessage) -> None:
         await self.abort()  # a new start begins a new utterance
@@ -198,6 +213,9 @@ class StreamConversation:
     async def end(self) -> None:
         if self.incoming.dropped:
             self._reset()
+            return
+        if self._open and not await self.charged():
+            await self.abort()  # the final pass is the costly part: not run for a client over its rate
             return
         self._open = False
         with self.metrics.timed("recognize+answer"):

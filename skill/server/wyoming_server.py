@@ -50,7 +50,8 @@ from skill.events import AudioCancel, AudioChunk, AudioEnd, Failed, Transcript
 from skill.settings.server import ServerSettings
 
 from .answer_audio import speak
-from .limits import UTTERANCES, ClientShare, PerClient
+from .errors import RateLimited
+from .limits import UTTERANCES, ClientShare, PerClient, RateLimiter
 from .metrics import Metrics
 from .schemas import session_id
 from .streamed_audio import TooLong, Utterance, chunks
@@ -64,6 +65,8 @@ VERSION = "0.1.0"
 # What keeps a connection open: audio (at least MIN_PROGRESS_BYTES a chunk), its end, a text to speak or
 # answer. Pings, describes, starts without audio and crumbs of audio alone do not (they held every slot).
 PROGRESS = frozenset({"audio-chunk", "audio-stop", "synthesize", "transcript"})
+# What counts against a client's request rate: a question to answer, words to speak, the end of an utterance.
+CHARGED = frozenset({"transcript", "synthesize", "audio-stop"})
 MIN_PROGRESS_BYTES = 320  # 10 ms of 16 kHz 16-bit mono
 KNOWN_EVENTS = PROGRESS | {"describe", "ping", "transcribe", "audio-start"}
 CONNECTIONS = "Wyoming connections"
@@ -202,10 +205,11 @@ class SkillEventHandler(AsyncEventHandler):
         metrics: Metrics,
         info: Event,
         shares: PerClient,
+        limiter: RateLimiter,
     ) -> None:
         super().__init__(reader, writer)
         self.skill, self.settings, self.metrics, self.info = skill, settings, metrics, info
-        self.shares = shares
+        self.shares, self.limiter = shares, limiter
         peer = writer.get_extra_info("peername")
         self.client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         self._asr_session: str | None = None
@@ -264,6 +268,14 @@ class SkillEventHandler(AsyncEventHandler):
             return True
 
     async def _dispatch(self, event: Event) -> bool:
+        if event.type in CHARGED:
+            try:
+                self.limiter.check(self.client)  # a question, a spoken answer or a final pass: one request
+            except RateLimited:
+                if AudioStop.is_type(event.type):
+                    await self._cancel_asr()
+                    self._incoming.reset()
+                raise
         if Describe.is_type(event.type):
             await self.write_event(self.info)
         elif Ping.is_type(event.type):
@@ -416,14 +428,17 @@ class WyomingServer(AsyncTcpServer):
             await self._server.wait_closed()
 
 
-async def start_wyoming(skill: Skill, settings: ServerSettings, metrics: Metrics, shares: PerClient) -> WyomingServer:
-    """`shares` are the HTTP doors' own: a client's share of the recognizer spans every door."""
+async def start_wyoming(
+    skill: Skill, settings: ServerSettings, metrics: Metrics, shares: PerClient, limiter: RateLimiter
+) -> WyomingServer:
+    """`shares` and `limiter` are the HTTP doors' own: a client's share of the recognizer and its request
+    rate span every door."""
     info = build_info(skill)
     server = WyomingServer(settings.effective_wyoming_host(), settings.wyoming_port)
 
     def factory(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> SkillEventHandler:
         return SkillEventHandler(
-            reader, writer, skill=skill, settings=settings, metrics=metrics, info=info, shares=shares
+            reader, writer, skill=skill, settings=settings, metrics=metrics, info=info, shares=shares, limiter=limiter
         )
 
     await server.start(factory)

@@ -14,6 +14,7 @@ from server_support import T, heard, settings
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
+from wyoming.event import Event
 from wyoming.ping import Ping, Pong
 
 from skill.app import Skill
@@ -96,3 +97,30 @@ async def test_a_client_at_its_share_is_refused_at_every_door_and_others_are_not
         status, body = await listen(mine, server, question_wav)
         assert status == 200 and heard(body["transcript"]), body
         assert await wyoming_errors(server, pcm) == []
+
+
+async def test_questions_over_the_websocket_and_wyoming_count_against_the_clients_rate(skill: Skill) -> None:
+    """Three requests a burst, one a second after: a fourth and fifth question on an open WebSocket, or over
+    Wyoming, get "rate_limited" (the rate used to be checked only at the upgrade), and the connection lives on."""
+    tight = await asyncio.wait_for(start_servers(settings(rate_per_minute=60, rate_burst=3), skill), T)
+    try:
+        async with http_from("127.0.0.3") as http:
+            ws = await http.ws_connect(f"http://127.0.0.1:{tight.http_port}/v1/stream?speak=0")
+            async with ws:
+                assert (await ws.receive_json(timeout=T))["type"] == "ready"  # the upgrade was request 1
+                kinds = []
+                for _ in range(4):
+                    await ws.send_json({"type": "ask", "text": "what is b12"})
+                    kinds.append((await ws.receive_json(timeout=T)).get("code", "answer"))
+                assert kinds == ["answer", "answer", "rate_limited", "rate_limited"], kinds
+        assert tight.wyoming_port is not None
+        async with AsyncTcpClient("127.0.0.1", tight.wyoming_port) as c:  # another address: its own bucket
+            replies = []
+            for _ in range(5):
+                await c.write_event(Event(type="transcript", data={"text": "what is b12"}))
+                event = await asyncio.wait_for(c.read_event(), T)
+                assert event is not None
+                replies.append(Error.from_event(event).code if Error.is_type(event.type) else event.type)
+        assert replies == ["handled"] * 3 + ["rate_limited"] * 2, replies
+    finally:
+        await asyncio.wait_for(tight.stop(), T)
