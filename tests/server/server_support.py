@@ -194,10 +194,14 @@ class Broker:
     port: int = 0
     open_port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    tls: tuple[Path, Path, Path] | None = None  # (CA, certificate chain, key): also a TLS listener, password too
+    tls_port: int = 0
 
     def start(self) -> None:
         if not self.port:
             self.port, self.open_port = free_port(), free_port()
+        if self.tls and not self.tls_port:
+            self.tls_port = free_port()
         passwd = self.folder / "passwd"
         if not passwd.exists():
             subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True, timeout=30)
@@ -208,6 +212,13 @@ class Broker:
             f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
             f"listener {self.open_port} 127.0.0.1\nallow_anonymous true\n"
         )
+        if self.tls:
+            ca, chain, key = self.tls
+            with conf.open("a") as out:
+                out.write(
+                    f"listener {self.tls_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
+                    f"cafile {ca}\ncertfile {chain}\nkeyfile {key}\n"
+                )
         self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
         wait_for_port(self.port, "mosquitto")
 

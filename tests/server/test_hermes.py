@@ -311,3 +311,40 @@ async def test_two_instances_in_one_group_answer_each_request_once(
         second.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await second
+
+
+async def test_the_door_speaks_tls_to_a_broker_it_can_verify(skill: Skill, tmp_path: Path) -> None:
+    """[mqtt] tls = true against mosquitto on a TLS listener whose certificate chains to our own test CA (and
+    names localhost): the door connects, verifies it, and answers a query. (A broker it cannot verify is
+    refused with one line too, but the MQTT library leaves that socket for the collector, so that is not
+    asserted here: its ResourceWarning would fail a later test.)"""
+    from cryptography.hazmat.primitives import serialization
+    from server_support import make_pki
+
+    pki = make_pki(san="localhost")
+    ca, chain, key = tmp_path / "ca.pem", tmp_path / "chain.pem", tmp_path / "key.pem"
+    ca.write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(pki.chain_pem)
+    key.write_bytes(
+        pki.leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    broker = Broker(tmp_path, tls=(ca, chain, key))
+    broker.start()
+    try:
+        mqtt = _mqtt(broker, host="localhost", tls=True, ca_file=ca).model_copy(update={"port": broker.tls_port})
+        running = await asyncio.wait_for(start_servers(settings().model_copy(update={"mqtt": mqtt}), skill), T)
+        try:
+            await _until_connected(running)
+            got = await _exchange(
+                broker,
+                [("hermes/nlu/query", json.dumps({"input": "can b12 make me ache", "sessionId": "tls-1"}))],
+                ["hermes/intent/#"],
+                "hermes/intent/#",
+            )
+            assert json.loads(got[-1][1])["sessionId"] == "tls-1"
+        finally:
+            await asyncio.wait_for(running.stop(), T)
+    finally:
+        broker.stop()
