@@ -94,8 +94,7 @@ def _by_symptoms(part: Part, kb: KnowledgeBase, planned: Planned) -> None:
     about = [f for one in sides for s in named for f in (*s.on(one), *s.why(one))]
     planned.more = tuple(_unique([*about, *planned.more]))
     # "can the shots cause cramps" ... "why would they do that": the reasons given for that symptom.
-    reasons = _unique([f for s in named for f in s.why(side or "deficiency")])
-    planned.why = tuple(reasons) or planned.why
+    planned.why = tuple(_unique([f for s in named for f in s.why(side or "deficiency")])) or planned.why
     if part.ask == "why":
         # "why do my legs ache after the jab": the reasons given for that symptom on that side.
         # A symptom with no reason given on that side: what the facts do say of it there.

@@ -209,7 +209,6 @@ class Matcher:
     def _understand(
         self, text: str, heard_also: Sequence[str], score_routes: bool
     ) -> tuple[Understanding, Reading | None]:
-
         heard = self._norm.surface(text)
         surface = [self._correct(t) for t in heard]
         surface_text = " ".join(surface)

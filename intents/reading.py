@@ -20,16 +20,17 @@ from .normalize import PhraseMap, clean
 HEAD_WORDS = 3
 CUT_MARK = "xx"  # stands where denied or uncovered words were cut
 _SELF = re.compile(r"^(?:i|im|ive|id|my|me|we|our|she|he|her|his|they|their|mum|mom|dad)\b")
-# "marathon training and my calves keep cramping": a topic at the head that turns at once to the
-# speaker's own body is the setting of a story, not the question.
 # "worried about dementia, can low b12 cause memory problems": what is feared is not what is asked.
 _FEAR = re.compile(
     r"\b(?:worried|worrying|scared|afraid|frightened|concerned|anxious|terrified)(?: (?:about|of|that))?\s*$"
 )
+# "...is that from the jabs", "do the jabs cause it": where what is asked about is named.
 _ASKED_FROM = re.compile(
     r"\b(?:from|because of|due to|caused by|down to|blame|do|does|did|can|could|are|is)"
     r"(?= (?:the|my|his|her|their|those|these|them|it)\b)"
 )
+# "marathon training and my calves keep cramping": a topic at the head that turns at once to the
+# speaker's own body is the setting of a story, not the question.
 _STORY_TURN = re.compile(r"^(?:\s*\w+){0,4}?\s+(?:and|but|so) (?:my|i|im|ive|me)\b")
 _CLAUSE_END = re.compile(
     r"[?!;]+|\.(?!\d)"
@@ -315,11 +316,10 @@ class FrameReader:
         if _SELF.match(opening):
             return False
         found = self._topics[topic].search(opening)
-        if (
-            found is None
-            or len(opening[: found.start()].split()) > HEAD_WORDS
-            or _FEAR.search(opening[: found.start()])
-        ):
+        if found is None:
+            return False
+        head = opening[: found.start()]
+        if len(head.split()) > HEAD_WORDS or _FEAR.search(head):
             return False
         return self.is_question(opening) or not _STORY_TURN.match(opening[found.end() :])
 

@@ -65,7 +65,7 @@ class StreamSlots:
             self._sessions.discard(session)
 
 
-UTTERANCES = "utterances being recognized"  # one share across every door that hears speech
+UTTERANCES = "utterances"  # in the recognizer: one share across every door that hears speech
 
 
 class PerClient:
@@ -90,10 +90,14 @@ class PerClient:
         else:
             self._open.pop(key, None)
 
-    @contextmanager
-    def hold(self, kind: str, client: str, limit: int) -> Iterator[None]:
+    def claim(self, kind: str, client: str, limit: int) -> None:
+        """`acquire`, or the client is told it has its share already."""
         if not self.acquire(kind, client, limit):
             raise OverloadedError(f"this client already has {limit} {kind} open, its share; try again shortly")
+
+    @contextmanager
+    def hold(self, kind: str, client: str, limit: int) -> Iterator[None]:
+        self.claim(kind, client, limit)
         try:
             yield
         finally:
@@ -109,11 +113,9 @@ class ClientShare:
         self.held = False
 
     def take(self) -> None:
-        if self.held:
-            return
-        if not self._shares.acquire(self._kind, self._client, self._limit):
-            raise OverloadedError(f"this client already has {self._limit} {self._kind}, its share; try again shortly")
-        self.held = True
+        if not self.held:
+            self._shares.claim(self._kind, self._client, self._limit)
+            self.held = True
 
     def give_back(self) -> None:
         if self.held:

@@ -329,8 +329,7 @@ class SkillEventHandler(AsyncEventHandler):
             async for out in self.skill.hearing.run(AudioChunk(session=self._asr_session, pcm=pcm)):
                 if isinstance(out, Failed):
                     # One error for the utterance, not one per chunk (a full recognizer refused every chunk).
-                    self._asr_session = None
-                    self._utterance.give_back()
+                    self._end_asr()
                     self._incoming.drop()
                     raise _as_error(out)
 
@@ -338,10 +337,10 @@ class SkillEventHandler(AsyncEventHandler):
         if self._incoming.dropped:  # its error was already sent
             self._incoming.reset()
             return
-        if self._asr_session is None:
+        session = self._asr_session
+        if session is None:
             raise AudioError("audio-stop came before any audio")
-        session, self._asr_session = self._asr_session, None
-        self._utterance.give_back()  # the recognizer's slot ends with this call, whatever it returns
+        self._end_asr()  # the recognizer's slot ends with this call, whatever it returns
         with self.metrics.timed("recognize-end"):
             async for out in self.skill.hearing.run(AudioEnd(session=session)):
                 if isinstance(out, Failed):
@@ -396,7 +395,11 @@ class SkillEventHandler(AsyncEventHandler):
     async def _cancel_asr(self) -> None:
         if self._asr_session is not None:
             await self.skill.hearing.drain(AudioCancel(session=self._asr_session))
-            self._asr_session = None
+        self._end_asr()
+
+    def _end_asr(self) -> None:
+        """The utterance is over for this connection: its session forgotten, its share given back."""
+        self._asr_session = None
         self._utterance.give_back()
 
     async def disconnect(self) -> None:

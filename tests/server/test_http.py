@@ -41,6 +41,12 @@ async def assert_still_serving(http: aiohttp.ClientSession, base: str) -> None:
     assert status == 200 and body["type"] == "answer" and body["intent"] == "can_b12_cause_aches"
 
 
+async def assert_served_or_forbidden(resp: aiohttp.ClientResponse, status: int) -> None:
+    assert resp.status == status, await resp.text()
+    if status == 403:
+        assert (await resp.json())["code"] == "forbidden"
+
+
 async def test_ask_answers_with_the_answer_model(http: aiohttp.ClientSession, base: str) -> None:
     status, body = await asyncio.wait_for(post_json(http, f"{base}/v1/ask", {"text": "can b12 make me ache"}), T)
     assert status == 200
@@ -336,9 +342,7 @@ async def test_other_sites_and_rebound_names_are_refused(
     http: aiohttp.ClientSession, base: str, headers: dict[str, str], status: int
 ) -> None:
     async with http.post(f"{base}/v1/ask", json={"text": "what is b12"}, headers=headers) as resp:
-        assert resp.status == status, await resp.text()
-        if status == 403:
-            assert (await resp.json())["code"] == "forbidden"
+        await assert_served_or_forbidden(resp, status)
     await assert_still_serving(http, base)
 
 
@@ -356,9 +360,7 @@ async def test_another_sites_page_cannot_make_us_speak(
     http: aiohttp.ClientSession, base: str, headers: dict[str, str], status: int
 ) -> None:
     async with http.get(f"{base}/v1/speech", params={"text": "hello"}, headers=headers) as resp:
-        assert resp.status == status, await resp.text()
-        if status == 403:
-            assert (await resp.json())["code"] == "forbidden"
+        await assert_served_or_forbidden(resp, status)
 
 
 async def test_a_cross_site_websocket_is_refused_before_the_upgrade(http: aiohttp.ClientSession, base: str) -> None:
